@@ -1,0 +1,272 @@
+"""The ``baton`` command line: parse, call one service, render. Errors become one line and exit 1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from baton import __version__
+from baton.config import Settings
+from baton.contract import default_contract_text, load_contract, parse_contract
+from baton.domain.model import system_clock
+from baton.errors import BatonError, ProblemsError
+from baton.progress import Advance
+
+app = typer.Typer(
+    name="baton",
+    help="Baton: one funnel, one contract, one handoff and one scoreboard for marketing and sales.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+contract_app = typer.Typer(help="Check, apply and list versions of the alignment contract.", no_args_is_help=True)
+db_app = typer.Typer(help="Create and upgrade the database schema.", no_args_is_help=True)
+app.add_typer(contract_app, name="contract")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Turn any :class:`BatonError` into a message on stderr and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ProblemsError as exc:
+            err.print(f"[bold red]error:[/] {exc.summary}", highlight=False)
+            for problem in exc.problems:
+                err.print(f"  {problem}", highlight=False, markup=False)
+            raise typer.Exit(1) from None
+        except BatonError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class RichProgress:
+    """Rich progress bars behind :class:`baton.progress.Progress`; silent when not a terminal."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def task(self, description: str, total: int | None) -> Advance:
+        task_id = self.progress.add_task(description, total=total)
+        return lambda n: self.progress.advance(task_id, n)
+
+
+@contextmanager
+def progress_bars() -> Iterator[RichProgress]:
+    columns = (
+        TextColumn("{task.description:<32}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=False, disable=not err.is_terminal) as bars:
+        yield RichProgress(bars)
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+def engine_for(s: Settings, *, upgrade_schema: bool = True) -> Any:
+    """The engine for the configured database, with the schema brought up to date."""
+    from baton.store.engine import make_engine
+    from baton.store.migrate import upgrade
+
+    engine = make_engine(s.database_url)
+    if upgrade_schema:
+        upgrade(engine)
+    return engine
+
+
+def contract_text(s: Settings) -> str:
+    """The contract file's text, or the built-in default when there is no file."""
+    if s.contract_path.is_file():
+        return s.contract_path.read_text(encoding="utf-8")
+    return default_contract_text()
+
+
+# -- top-level commands -----------------------------------------------------------------------
+@app.command()
+@handle_errors
+def version() -> None:
+    """Print Baton's version."""
+    out.print(f"baton {__version__}")
+
+
+@app.command()
+@handle_errors
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the contract.")] = Path("baton.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented default alignment contract (baton.toml)."""
+    if path.exists() and not force:
+        raise BatonError(f"{path} already exists; pass --force to overwrite it")
+    path.write_text(default_contract_text(), encoding="utf-8")
+    out.print(f"wrote {path}; edit it, then run `baton contract check`")
+
+
+# -- contract ---------------------------------------------------------------------------------
+@contract_app.command("check")
+@handle_errors
+def contract_check(
+    path: Annotated[Path | None, typer.Argument(help="Contract file (default: BATON_CONTRACT or ./baton.toml).")] = None,
+) -> None:
+    """Validate the contract and report every problem with its key path."""
+    target = path or settings().contract_path
+    contract = load_contract(target)
+    stages = " → ".join(s.key for s in contract.main_path())
+    out.print(f"{target}: ok ({len(contract.stages)} stages: {stages}; {len(contract.goals)} goals)")
+
+
+@contract_app.command("apply")
+@handle_errors
+def contract_apply(
+    path: Annotated[Path | None, typer.Argument(help="Contract file (default: BATON_CONTRACT or ./baton.toml).")] = None,
+    effective: Annotated[
+        str | None, typer.Option(help="When this version starts to count (ISO date or time).")
+    ] = None,
+) -> None:
+    """Store the contract as a new version with an effective date."""
+    from baton.service.contracts import apply_contract
+    from baton.store.uow import UnitOfWork
+
+    s = settings()
+    target = path or s.contract_path
+    text = target.read_text(encoding="utf-8") if target.is_file() else None
+    if text is None:
+        raise BatonError(f"{target}: no contract there; run `baton init` first")
+    when = _parse_when(effective) if effective else None
+    with UnitOfWork(engine_for(s)) as uow:
+        applied = apply_contract(uow.session, text, clock=system_clock, effective_at=when, source=str(target))
+        uow.commit()
+    verb = "stored as" if applied.created else "unchanged, still"
+    out.print(f"{target}: {verb} version {applied.version}, effective {applied.effective_at:%Y-%m-%d %H:%M %Z}")
+
+
+@contract_app.command("versions")
+@handle_errors
+def contract_versions() -> None:
+    """List the stored contract versions."""
+    from baton.service.contracts import list_versions
+    from baton.store.uow import UnitOfWork
+
+    table = Table("version", "effective", "applied", "digest", "note")
+    with UnitOfWork(engine_for(settings())) as uow:
+        for row in list_versions(uow.session):
+            table.add_row(
+                str(row.version), f"{row.effective_at:%Y-%m-%d %H:%M}", f"{row.applied_at:%Y-%m-%d %H:%M}",
+                row.digest[:12], row.note,
+            )
+    out.print(table)
+
+
+def _parse_when(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise BatonError(f'--effective "{text}" is not a date; use ISO 8601 such as 2026-07-01') from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+# -- database ---------------------------------------------------------------------------------
+@db_app.command("upgrade")
+@handle_errors
+def db_upgrade() -> None:
+    """Create or upgrade the schema of the configured database (BATON_DATABASE_URL)."""
+    from baton.store.engine import make_engine
+    from baton.store.migrate import upgrade
+
+    s = settings()
+    revision = upgrade(make_engine(s.database_url))
+    out.print(f"database at revision {revision}")
+
+
+@db_app.command("current")
+@handle_errors
+def db_current() -> None:
+    """Show the schema revision of the configured database and whether it is up to date."""
+    from baton.store.engine import make_engine
+    from baton.store.migrate import current_revision, head_revision
+
+    current = current_revision(make_engine(settings().database_url))
+    head = head_revision()
+    state = "up to date" if current == head else f"behind; run `baton db upgrade` (head is {head})"
+    out.print(f"revision {current or 'none'}: {state}")
+
+
+# -- import -----------------------------------------------------------------------------------
+def _preset_help() -> str:
+    from baton.ingest.presets import PRESETS
+
+    return "; ".join(f"{name}: {desc}" for name, (_, desc) in PRESETS.items())
+
+
+@app.command("import")
+@handle_errors
+def import_(
+    preset: Annotated[str, typer.Argument(help="One of: olist, maven-crm, hubspot-contacts, salesforce-leads, salesforce-opportunities, csv.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to import.")],
+    mapping: Annotated[Path | None, typer.Option(help="Mapping file for the csv preset.")] = None,
+    timezone: Annotated[str, typer.Option(help="Time zone for dates written without one.")] = "UTC",
+    source: Annotated[str | None, typer.Option(help="Name of the source system (default: the preset's).")] = None,
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Import CRM or marketing exports, all or nothing, safely repeatable."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from baton.ingest.presets import ImportOptions
+    from baton.service.imports import run_import
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BatonError(f'--timezone "{timezone}" is not a known time zone; use e.g. "Europe/Berlin"') from None
+    s = settings()
+    engine = engine_for(s)
+    with progress_bars() as bars:
+        report = run_import(
+            engine, preset, paths,
+            contract_text=contract_text(s), clock=system_clock,
+            options=ImportOptions(timezone=timezone, mapping=mapping, source=source),
+            progress=bars,
+        )
+    if output == "json":
+        out.print_json(json.dumps({"preset": report.preset, "counts": report.counts, "notes": report.notes}))
+        return
+    table = Table("records", "new", "changed", "unchanged", title=f"import {preset}")
+    for name, c in report.counts.items():
+        table.add_row(name, str(c["new"]), str(c["changed"]), str(c["same"]))
+    out.print(table)
+    for note in report.notes:
+        out.print(f"note: {note}", highlight=False)
+    if not report.changed_anything:
+        out.print("nothing changed: everything in these files was already imported")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

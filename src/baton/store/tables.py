@@ -1,0 +1,281 @@
+"""The operational store's tables (SQLAlchemy 2.0, typed declarative).
+
+Every business record carries ``source`` and ``external_id``: the system it came from and its
+id there, unique together, so imports and events upsert instead of duplicating. The stage log
+(``stage_changes``) is append-only: the migration installs triggers that refuse updates and
+deletes on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from baton.store.types import JSONDict, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: 64-bit ids on PostgreSQL; SQLite's rowid alias must be plain INTEGER to autoincrement.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Money = Numeric(18, 2, asdecimal=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSONDict(),
+        Decimal: Money,
+    }
+
+
+class Sourced:
+    """Columns every imported record shares: where it came from and its id there."""
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str] = mapped_column(String(200))
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+def _sourced_unique(table: str) -> UniqueConstraint:
+    return UniqueConstraint("source", "external_id", name=f"uq_{table}_source_external_id")
+
+
+class ContractVersion(Base):
+    """An applied contract: its text, fingerprint and the moment it starts to count."""
+
+    __tablename__ = "contract_versions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    effective_at: Mapped[dt.datetime]
+    applied_at: Mapped[dt.datetime]
+    digest: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Team(Sourced, Base):
+    __tablename__ = "teams"
+    __table_args__ = (_sourced_unique("teams"),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(100))
+    manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True, name="fk_teams_manager_id_users")
+    )
+
+
+class User(Sourced, Base):
+    """A person who works leads and deals: a rep, an SDR, a manager, a marketer."""
+
+    __tablename__ = "users"
+    __table_args__ = (_sourced_unique("users"),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(40), default="sales")
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Account(Sourced, Base):
+    __tablename__ = "accounts"
+    __table_args__ = (_sourced_unique("accounts"), Index("ix_accounts_domain", "domain"))
+
+    name: Mapped[str] = mapped_column(String(300))
+    domain: Mapped[str | None] = mapped_column(String(253))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    employees: Mapped[int | None] = mapped_column(Integer)
+    annual_revenue: Mapped[Decimal | None]
+    country: Mapped[str | None] = mapped_column(String(100))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[dt.datetime | None]
+
+
+class Contact(Sourced, Base):
+    __tablename__ = "contacts"
+    __table_args__ = (_sourced_unique("contacts"), Index("ix_contacts_email", "email"))
+
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    email: Mapped[str | None] = mapped_column(String(320))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    country: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime | None]
+
+
+class Campaign(Sourced, Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (_sourced_unique("campaigns"),)
+
+    name: Mapped[str] = mapped_column(String(300))
+    channel: Mapped[str | None] = mapped_column(String(100))
+    started_on: Mapped[dt.date | None] = mapped_column(Date)
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    budget: Mapped[Decimal | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+
+
+class Lead(Sourced, Base):
+    """A person in the funnel. ``stage`` is the current stage; the log in ``stage_changes``
+    is the history it was derived from."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        _sourced_unique("leads"),
+        Index("ix_leads_email", "email"),
+        Index("ix_leads_stage", "stage"),
+    )
+
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    email: Mapped[str | None] = mapped_column(String(320))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    company: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(100))
+    channel: Mapped[str | None] = mapped_column(String(100))
+    stage: Mapped[str | None] = mapped_column(String(64))
+    stage_entered_at: Mapped[dt.datetime | None]
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    score: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime]
+
+
+class Touchpoint(Sourced, Base):
+    """A marketing touch: a visit, a form, an ad click, an email open, an event attended."""
+
+    __tablename__ = "touchpoints"
+    __table_args__ = (
+        _sourced_unique("touchpoints"),
+        Index("ix_touchpoints_lead_id_occurred_at", "lead_id", "occurred_at"),
+        Index("ix_touchpoints_account_id_occurred_at", "account_id", "occurred_at"),
+    )
+
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
+    channel: Mapped[str] = mapped_column(String(100))
+    touch_type: Mapped[str] = mapped_column(String(40), default="visit")
+    utm_source: Mapped[str | None] = mapped_column(String(200))
+    utm_medium: Mapped[str | None] = mapped_column(String(200))
+    utm_campaign: Mapped[str | None] = mapped_column(String(200))
+    utm_term: Mapped[str | None] = mapped_column(String(200))
+    utm_content: Mapped[str | None] = mapped_column(String(200))
+    landing_page: Mapped[str | None] = mapped_column(String(500))
+    occurred_at: Mapped[dt.datetime]
+
+
+class Activity(Sourced, Base):
+    """Sales work: a call, email, meeting, note or task, with its outcome."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        _sourced_unique("activities"),
+        Index("ix_activities_lead_id_occurred_at", "lead_id", "occurred_at"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str | None] = mapped_column(String(10))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    occurred_at: Mapped[dt.datetime]
+    outcome: Mapped[str | None] = mapped_column(String(100))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+
+
+class Opportunity(Sourced, Base):
+    """A deal. ``probability`` is a person's estimate; model scores live elsewhere."""
+
+    __tablename__ = "opportunities"
+    __table_args__ = (
+        _sourced_unique("opportunities"),
+        Index("ix_opportunities_account_id", "account_id"),
+        Index("ix_opportunities_stage", "stage"),
+    )
+
+    name: Mapped[str | None] = mapped_column(String(300))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    stage: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[Decimal | None]
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    probability: Mapped[float | None] = mapped_column(Float)
+    product: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime | None]
+    close_date: Mapped[dt.date | None] = mapped_column(Date)
+    closed_at: Mapped[dt.datetime | None]
+
+
+class StageChangeRow(Base):
+    """One entry of the append-only stage log, naming the contract version that allowed it."""
+
+    __tablename__ = "stage_changes"
+    __table_args__ = (
+        Index("ix_stage_changes_subject_subject_id_at", "subject", "subject_id", "at"),
+        Index("ix_stage_changes_to_stage_at", "to_stage", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int] = mapped_column(Id)
+    from_stage: Mapped[str | None] = mapped_column(String(64))
+    to_stage: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    contract_version_id: Mapped[int | None] = mapped_column(ForeignKey("contract_versions.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    recorded_at: Mapped[dt.datetime]
+
+
+class ImportRun(Base):
+    """A finished import: what was read, its fingerprint and what it wrote."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    preset: Mapped[str] = mapped_column(String(40))
+    files: Mapped[dict[str, Any]]
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime]
+    counts: Mapped[dict[str, Any]]
+
+
+APPEND_ONLY_TABLES = ("stage_changes",)
