@@ -232,6 +232,6 @@ def _unique(section: str, values: Sequence[object], field: str) -> Iterable[Prob
         if counts[value] > 1 and value in seen:
             yield Problem(
                 f"{section}[{i}].{field}",
-                f"{value!r} is used more than once in {section}; each {field} must be unique",
+                f'"{value}" is used more than once in {section}; each {field} must be unique',
             )
         seen.add(value)
