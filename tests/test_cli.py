@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import click
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -22,13 +22,13 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def all_commands() -> list[tuple[str, click.Command]]:
-    """Every command as ``"contract check"``-style names, with its click object."""
+def all_commands() -> list[tuple[str, Any]]:
+    """Every command as ``"contract check"``-style names, with its command object."""
     root = typer.main.get_command(app)
-    found: list[tuple[str, click.Command]] = []
+    found: list[tuple[str, Any]] = []
 
-    def walk(prefix: str, command: click.Command) -> None:
-        if isinstance(command, click.Group):
+    def walk(prefix: str, command: Any) -> None:
+        if hasattr(command, "commands"):
             for name, sub in command.commands.items():
                 walk(f"{prefix} {name}".strip(), sub)
         else:
@@ -41,8 +41,7 @@ def all_commands() -> list[tuple[str, click.Command]]:
 def test_help_lists_every_command_with_a_one_line_description() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    root = typer.main.get_command(app)
-    assert isinstance(root, click.Group)
+    root: Any = typer.main.get_command(app)
     for name, command in root.commands.items():
         assert name in result.output
         assert command.get_short_help_str(), f"`baton {name}` has no description"

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from baton.contract.load import did_you_mean
 from baton.contract.model import Contract
-from baton.errors import InvalidInput
+from baton.errors import InvalidInput, NotFound
 from baton.ingest.records import ImportBundle
 from baton.progress import Progress
 
@@ -71,7 +71,12 @@ def expand(paths: Sequence[Path]) -> list[Path]:
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(path.glob("*.csv")))
-        else:
+            found = sorted(path.glob("*.csv"))
+            if not found:
+                raise NotFound(f"{path}: the folder holds no .csv files; name the files to import")
+            out.extend(found)
+        elif path.is_file():
             out.append(path)
+        else:
+            raise NotFound(f"{path}: no such file or folder; check the path")
     return out
