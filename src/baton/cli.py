@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,7 @@ from rich.table import Table
 
 from baton import __version__
 from baton.config import Settings
-from baton.contract import default_contract_text, load_contract, parse_contract
+from baton.contract import default_contract_text, load_contract
 from baton.domain.model import system_clock
 from baton.errors import BatonError, ProblemsError
 from baton.progress import Advance
@@ -269,4 +268,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

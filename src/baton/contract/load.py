@@ -13,8 +13,8 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from baton.errors import ContractInvalid, NotFound, Problem
 from baton.contract.model import PIPELINE_KINDS, Contract, StageKind
+from baton.errors import ContractInvalid, NotFound, Problem
 
 
 def default_contract_text() -> str:

@@ -125,6 +125,7 @@ class SLA(Strict):
     marketing: MarketingSLA
 
 
+DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -133,8 +134,8 @@ class BusinessHours(Strict):
     """When the SLA clock runs: a time zone, working days, hours and holidays."""
 
     timezone: str = "UTC"
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1
+    days: list[DayName] = Field(
+        default_factory=lambda: list[DayName](["mon", "tue", "wed", "thu", "fri"]), min_length=1
     )
     start: str = "09:00"
     end: str = "17:00"

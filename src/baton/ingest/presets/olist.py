@@ -108,13 +108,14 @@ def read(paths: Sequence[Path], contract: Contract, options: ImportOptions, prog
         if not deal_ids.claim(row, "mql_id", mql_id) or None in (mql_id, sdr, sr, won, seller):
             continue
         assert mql_id and sdr and sr and won and seller
-        lead = leads.get(mql_id)
-        if lead is None:
+        joined = leads.get(mql_id)
+        if joined is None:
             problems.add(
                 f"{row.where} column mql_id",
                 f'"{mql_id}" is not in {mql_file.name}; every deal must join to an MQL',
             )
             continue
+        lead = joined
         for user_id, role in ((sdr, "sdr"), (sr, "sales")):
             user = users.setdefault(user_id, UserIn(user_id, name=f"{role.upper()} {user_id[:8]}", role=role, origin=row.where))
             roles = set(user.properties.get("roles", [])) | {role}
