@@ -146,3 +146,17 @@ def test_a_deal_without_its_mql_is_refused(sqlite_engine: Engine, olist: Path, t
         do_import(sqlite_engine, [olist / "olist_marketing_qualified_leads_dataset.csv", deals], clock)
     assert count(sqlite_engine, t.Lead) == 0
     assert sa.inspect(sqlite_engine).has_table("leads")
+
+
+def test_reading_dates_in_another_zone_does_not_log_moves_twice(sqlite_engine: Engine, olist: Path, clock) -> None:  # type: ignore[no-untyped-def]
+    from baton.ingest.presets import ImportOptions
+
+    do_import(sqlite_engine, [olist], clock)
+    before = count(sqlite_engine, t.StageChangeRow)
+    report = run_import(
+        sqlite_engine, "olist", [olist], contract_text=default_contract_text(), clock=clock,
+        options=ImportOptions(timezone="America/Sao_Paulo"),
+    )
+    assert report.counts["leads"]["changed"] == 8000  # created_at moved by the zone
+    assert report.counts["stage_changes"] == {"new": 0, "changed": 0, "same": before}
+    assert count(sqlite_engine, t.StageChangeRow) == before

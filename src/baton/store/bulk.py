@@ -10,6 +10,7 @@ gets a dedupe key so it is logged once. The caller commits; on any problem it ra
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -189,7 +190,9 @@ def write_bundle(
         ids = refs.ids[model]
         for record in records:
             previous: str | None = None
+            seen: Counter[tuple[str | None, str]] = Counter()
             for step in record.history:
+                seen[previous, step.to] += 1
                 changes.append({
                     "subject": subject,
                     "subject_id": ids[record.external_id],
@@ -200,7 +203,9 @@ def write_bundle(
                     "reason": step.reason,
                     "contract_version_id": contract_version_id,
                     "recorded_at": now,
-                    "dedupe_key": _dedupe_key(src, subject, record.external_id, previous, step),
+                    "dedupe_key": _dedupe_key(
+                        src, subject, record.external_id, previous, step.to, seen[previous, step.to]
+                    ),
                 })
                 previous = step.to
     if changes:
@@ -210,9 +215,16 @@ def write_bundle(
     return result
 
 
-def _dedupe_key(source: str, subject: str, external_id: str, previous: str | None, step: StageStep) -> str:
-    at = step.at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    return f"{source}:{subject}:{external_id}:{previous or ''}>{step.to}@{at}"
+def _dedupe_key(
+    source: str, subject: str, external_id: str, previous: str | None, to: str, occurrence: int
+) -> str:
+    """The identity of one step of a record's history: the n-th move from ``previous`` to ``to``.
+
+    The time is left out on purpose: a source that corrects a date (or an import read in
+    another time zone) must not log the same move twice. The log is append-only, so a step
+    already logged keeps the time it was first logged with.
+    """
+    return f"{source}:{subject}:{external_id}:{previous or ''}>{to}#{occurrence}"
 
 
 def _check_histories(bundle: ImportBundle, lifecycle: Lifecycle, problems: list[Problem]) -> None:
