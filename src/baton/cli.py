@@ -5,22 +5,29 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from baton import __version__
 from baton.config import Settings
-from baton.contract import default_contract_text, load_contract
+from baton.contract import default_contract_text, load_contract, parse_contract
 from baton.domain.model import system_clock
 from baton.errors import BatonError, ProblemsError
 from baton.progress import Advance
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from baton.contract import Contract
 
 app = typer.Typer(
     name="baton",
@@ -252,14 +259,106 @@ def import_(
     if output == "json":
         out.print_json(json.dumps({"preset": report.preset, "counts": report.counts, "notes": report.notes}))
         return
-    table = Table("records", "new", "changed", "unchanged", title=f"import {preset}")
-    for name, c in report.counts.items():
-        table.add_row(name, str(c["new"]), str(c["changed"]), str(c["same"]))
-    out.print(table)
+    out.print(_counts_table(report.counts, f"import {preset}"))
     for note in report.notes:
         out.print(f"note: {note}", highlight=False)
     if not report.changed_anything:
         out.print("nothing changed: everything in these files was already imported")
+
+
+# -- demo -------------------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def demo(
+    seed: Annotated[int, typer.Option(help="Seed of the simulation; same seed, same data.")] = 7,
+    leads: Annotated[int, typer.Option(help="How many leads arrive over the 18 months.")] = 20_000,
+    end: Annotated[
+        str | None,
+        typer.Option(help="First day after the simulated months (default: 1st of this month)."),
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Fill the database with a simulated B2B funnel and show its first scoreboard."""
+    from baton.demo import run_demo
+    from baton.service.scoreboard import funnel_scoreboard
+
+    if output not in ("table", "json"):
+        raise BatonError(f'--format "{output}" is not a format; use table or json')
+    until = _parse_day(end, "--end") if end else None
+    s = settings()
+    text = contract_text(s)
+    with progress_bars() as bars:
+        report = run_demo(
+            engine_for(s), contract_text=text, clock=system_clock, seed=seed, leads=leads,
+            end=until, progress=bars,
+        )
+    contract = parse_contract(text)
+    board = funnel_scoreboard(s.database_url, contract)
+    if output == "json":
+        rows = board.astype(object).where(board.notna(), None).to_dict("records")
+        run = {"seed": seed, "leads": leads, "end": report.end.isoformat(), "counts": report.counts}
+        out.print_json(json.dumps({"demo": run, "funnel": rows}))
+        return
+    last = report.end - dt.timedelta(days=1)
+    out.print(_counts_table(report.counts, f"demo (seed {seed}): {report.start} to {last}"))
+    if not report.changed_anything:
+        out.print("nothing changed: the demo data was already there")
+    for table in _funnel_tables(board, contract):
+        out.print(table)
+
+
+def _counts_table(counts: dict[str, dict[str, int]], title: str) -> Table:
+    """What a write did, table by table."""
+    table = Table("records", "new", "changed", "unchanged", title=title)
+    for name, c in counts.items():
+        table.add_row(name, str(c["new"]), str(c["changed"]), str(c["same"]))
+    return table
+
+
+def _parse_day(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        message = f'{option} "{text}" is not a date; use ISO 8601 such as 2026-07-01'
+        raise BatonError(message) from None
+
+
+def _funnel_tables(board: pd.DataFrame, contract: Contract) -> tuple[Table, Table]:
+    """Leads reaching each stage, and conversion from the stage before, with channels as rows."""
+    from baton.analytics.funnel import OVERALL
+
+    keys = [s.key for s in contract.main_path()]
+    by_stage = board.pivot(index="channel", columns="stage", values="reached")
+    reached = by_stage.reindex(columns=keys).fillna(0)
+    rate = board.pivot(index="channel", columns="stage", values="conversion")
+    rate = rate.reindex(columns=keys[:-1])
+    mql, won = contract.mql_stage.key, contract.won_stage.key
+    look = {"box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True}
+    counts = Table("channel", *keys, title="Leads reaching each stage", **look)
+    rates = Table(
+        "channel", *(f"→{k}" for k in keys[1:]), f"{mql}→{won}",
+        title="Conversion from the stage before", **look,
+    )
+    for table in (counts, rates):
+        for column in table.columns:
+            column.no_wrap, column.min_width = True, len(str(column.header))
+            column.justify = "left" if column is table.columns[0] else "right"
+    others = reached.drop(index=OVERALL, errors="ignore").sort_values(keys[0], ascending=False)
+    for channel in [*others.index, OVERALL] if OVERALL in reached.index else others.index:
+        style = None
+        if channel == OVERALL:
+            counts.add_section()
+            rates.add_section()
+            style = "bold"
+        counts.add_row(channel, *(f"{int(n):,}" for n in reached.loc[channel]), style=style)
+        whole = reached.loc[channel, mql]
+        through = reached.loc[channel, won] / whole if whole else None
+        rates.add_row(channel, *map(_percent, rate.loc[channel]), _percent(through), style=style)
+    return counts, rates
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.1%}"
 
 
 def main() -> None:

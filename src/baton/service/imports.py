@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from baton.contract import Contract
 from baton.domain.model import Clock
 from baton.errors import ImportRejected
 from baton.ingest.presets import ImportOptions, get_preset
+from baton.ingest.records import ImportBundle
 from baton.progress import NoProgress, Progress
 from baton.service.contracts import apply_contract
 from baton.store.bulk import write_bundle
@@ -50,11 +52,59 @@ def run_import(
     """
     progress = progress or NoProgress()
     reader = get_preset(preset)
+    options = options or ImportOptions()
+    return write_import(
+        engine,
+        lambda contract: reader(list(paths), contract, options, progress),
+        label=preset,
+        contract_text=contract_text,
+        clock=clock,
+        progress=progress,
+    )
+
+
+def write_import(
+    engine: Engine,
+    build: Callable[[Contract], ImportBundle],
+    *,
+    label: str,
+    contract_text: str,
+    clock: Clock,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Apply the contract, build a bundle under it and write the bundle, all in one transaction.
+
+    Parameters
+    ----------
+    engine
+        The store.
+    build
+        Makes the bundle from the contract in force (a preset reading files, the demo
+        simulator); called inside the transaction, after the contract is applied.
+    label
+        What made the bundle, recorded on the import run (a preset name, ``demo``).
+    contract_text
+        The contract's TOML; stored as a new version only if it differs from the latest.
+    clock
+        The time source for the run's start and end and the stage log's ``recorded_at``.
+    progress
+        Where to report progress; nothing is shown by default.
+
+    Returns
+    -------
+    ImportReport
+        The counts of new, changed and unchanged records per table.
+
+    Raises
+    ------
+    ImportRejected
+        When the bundle has problems or a history breaks the lifecycle; nothing is written.
+    """
+    progress = progress or NoProgress()
     started = clock()
     with UnitOfWork(engine) as uow:
         applied = apply_contract(uow.session, contract_text, clock=clock)
-        options = options or ImportOptions()
-        bundle = reader(list(paths), applied.contract, options, progress)
+        bundle = build(applied.contract)
         if bundle.problems:
             raise ImportRejected(
                 f"import refused, nothing was written: {len(bundle.problems)} "
@@ -72,7 +122,7 @@ def run_import(
         counts = result.as_dict()
         uow.session.add(
             ImportRun(
-                preset=preset,
+                preset=label,
                 files=bundle.files,
                 started_at=started,
                 finished_at=clock(),
@@ -80,4 +130,4 @@ def run_import(
             )
         )
         uow.commit()
-    return ImportReport(preset, bundle.files, counts, bundle.notes, applied.version)
+    return ImportReport(label, bundle.files, counts, bundle.notes, applied.version)
