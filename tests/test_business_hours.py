@@ -367,3 +367,30 @@ def test_a_year_long_span_costs_well_under_a_millisecond(ny: BusinessClock) -> N
             ny.add(start, 2000 * H)
         best = min(best, (time.perf_counter() - began) / 400)
     assert best < 1e-3
+
+
+@pytest.mark.parametrize("name", CONTRACTS)
+def test_add_many_equals_add_on_every_row(name: str) -> None:
+    bc = BusinessClock(BusinessHours.model_validate(CONTRACTS[name]))
+    rng = np.random.default_rng(6)
+    starts, _ = random_pairs(7, 3000)
+    seconds = rng.integers(0, 400 * 3600 * 1_000_000, len(starts)) / 1_000_000
+    seconds[::7] = 0.0
+    seconds[1::97] *= 20  # years ahead
+    expected = [
+        bc.add(s, dt.timedelta(seconds=float(d))).replace(tzinfo=None)
+        for s, d in zip(starts, seconds, strict=True)
+    ]
+    got = bc.add_many(pd.Series(starts).dt.tz_convert("Asia/Tokyo"), seconds)
+    # float seconds and timedelta round differently in the last microsecond
+    off = np.abs(got.astype("datetime64[us]") - np.array(expected, "datetime64[us]"))
+    assert off.max() <= np.timedelta64(1, "us")
+
+
+def test_add_many_keeps_missing_starts_and_refuses_negative_durations(ny: BusinessClock) -> None:
+    starts = np.array(["2026-01-16T21:00", "NaT"], dtype="datetime64[s]")  # Friday 16:00 in NY
+    got = ny.add_many(starts, 2 * 3600)
+    assert got[0] == np.datetime64("2026-01-19T15:00")  # an hour on Friday, Monday 10:00 in NY
+    assert np.isnat(got[1])
+    with pytest.raises(InvalidInput, match="negative"):
+        ny.add_many(starts, [-1.0, 1.0])

@@ -333,7 +333,7 @@ def _funnel_tables(board: pd.DataFrame, contract: Contract) -> tuple[Table, Tabl
     rate = board.pivot(index="channel", columns="stage", values="conversion")
     rate = rate.reindex(columns=keys[:-1])
     mql, won = contract.mql_stage.key, contract.won_stage.key
-    look = {"box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True}
+    look: dict[str, Any] = {"box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True}
     counts = Table("channel", *keys, title="Leads reaching each stage", **look)
     rates = Table(
         "channel", *(f"→{k}" for k in keys[1:]), f"{mql}→{won}",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from baton.contract import Contract
-from baton.demo.arrivals import Window
+from baton.demo.arrivals import first_day
 from baton.demo.simulator import describe, simulate
 from baton.domain.model import Clock
 from baton.errors import Conflict
@@ -103,7 +103,7 @@ def run_demo(
     report = write_import(
         engine, build, label=LABEL, contract_text=contract_text, clock=clock, progress=progress
     )
-    start = Window.ending(end, months).start.astype("datetime64[D]").astype(dt.date)
+    start = first_day(end, months)
     return DemoReport(seed, leads, start, end, report.counts, report.notes, report.contract_version)
 
 

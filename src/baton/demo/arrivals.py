@@ -19,34 +19,44 @@ from baton.demo.profiles import CHANNELS, GROWTH, HOURS, SEASON, channel_column
 from baton.demo.world import Accounts, Ints
 
 
+def first_day(end: dt.date, months: int) -> dt.date:
+    """The first day of the window of ``months`` whole months before ``end``'s month."""
+    if months < 1:
+        raise ValueError(f"months must be at least 1, not {months}")
+    first = np.datetime64(end, "M") - np.timedelta64(months, "M")
+    return first.astype("datetime64[D]").astype(dt.date)  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class Window:
-    """The simulated months: ``start`` (inclusive) to ``end`` (exclusive), local midnights."""
+    """The simulated months: local days ``first`` up to ``stop`` (excluded), and the UTC
+    moments ``start`` and ``end`` of their local midnights."""
 
+    first: dt.date
+    stop: dt.date
     start: np.datetime64
     end: np.datetime64
 
     @classmethod
-    def ending(cls, end: dt.date, months: int) -> Window:
+    def ending(cls, end: dt.date, months: int, calendar: BusinessCalendar) -> Window:
         """The ``months`` whole months before ``end``'s month, and its days before ``end``."""
-        if months < 1:
-            raise ValueError(f"months must be at least 1, not {months}")
-        first = np.datetime64(end, "M") - np.timedelta64(months, "M")
-        return cls(first.astype("datetime64[s]"), np.datetime64(end, "s"))
+        first = first_day(end, months)
+        start, stop = calendar.from_local(np.array([first, end], dtype="datetime64[s]"))
+        return cls(first, end, start, stop)
 
     @property
     def days(self) -> NDArray[np.datetime64]:
-        return np.arange(self.start.astype("datetime64[D]"), self.end.astype("datetime64[D]"))
+        return np.arange(np.datetime64(self.first, "D"), np.datetime64(self.stop, "D"))
 
     @property
     def months(self) -> int:
         """How many calendar months the window touches."""
-        last = (self.end - np.timedelta64(1, "s")).astype("datetime64[M]")
-        return int((last - self.start.astype("datetime64[M]")).astype(np.int64)) + 1
+        last = np.datetime64(self.stop - dt.timedelta(days=1), "M")
+        return int((last - np.datetime64(self.first, "M")).astype(np.int64)) + 1
 
     def month_index(self, at: Moments) -> Ints:
         """Months since the window's first month (negative before it)."""
-        months = at.astype("datetime64[M]") - self.start.astype("datetime64[M]")
+        months = at.astype("datetime64[M]") - np.datetime64(self.first, "M")
         return months.astype(np.int64)
 
 
@@ -97,7 +107,7 @@ def draw_arrivals(
     clock = rng.choice(24, size=account.size, p=HOURS / HOURS.sum()) * 3600 + rng.integers(
         3600, size=account.size
     )
-    created = when.astype("datetime64[s]") + seconds(clock)
+    created = calendar.from_local(when.astype("datetime64[s]") + seconds(clock))
 
     same = rng.random(account.size) < 0.5
     other = rng.choice(

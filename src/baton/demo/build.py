@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from baton.demo.arrivals import Arrivals
-from baton.demo.calendar import BusinessCalendar
+from baton.demo.calendar import aware, aware_or_none
 from baton.demo.journeys import Journeys
 from baton.demo.marketing import Campaigns, Touches
 from baton.demo.profiles import CHANNELS, COUNTRIES, INDUSTRIES, SEGMENTS, TEAMS
@@ -79,9 +79,7 @@ def _work_email(name: str) -> str:
     return name.lower().replace(" ", ".").replace("ü", "u") + "@baton-demo.example"
 
 
-def accounts(
-    calendar: BusinessCalendar, accts: Accounts, arrivals: Arrivals, org: SalesOrg
-) -> list[AccountIn]:
+def accounts(accts: Accounts, arrivals: Arrivals, org: SalesOrg) -> list[AccountIn]:
     """Accounts, created when the first of their people arrived."""
     first = np.full(len(accts), np.datetime64("NaT"), dtype="datetime64[s]")
     order = np.lexsort((arrivals.created, arrivals.account))
@@ -110,7 +108,7 @@ def accounts(
             accts.revenue.tolist(),
             accts.country.tolist(),
             accts.owner.tolist(),
-            calendar.to_utc(first),
+            aware(first),
             accts.segment.tolist(),
             strict=True,
         )
@@ -120,11 +118,11 @@ def accounts(
 def campaigns(campaigns: Campaigns, spend: Floats, currency: str) -> list[CampaignIn]:
     """Campaigns with their flight dates, monthly spend and budget (the spend's sum)."""
     window = campaigns.window
-    first_month = window.start.astype("datetime64[M]")
+    first_month = np.datetime64(window.first, "M")
     labels = [str(m) for m in np.arange(window.months) + first_month]
     start = (campaigns.flight * 3 + first_month).astype("datetime64[D]")
     stop = (start.astype("datetime64[M]") + 3).astype("datetime64[D]")
-    end = np.minimum(stop, window.end.astype("datetime64[D]")) - 1
+    end = np.minimum(stop, np.datetime64(window.stop, "D")) - 1
     out = []
     rows = zip(
         campaigns.external_ids(),
@@ -156,7 +154,6 @@ def campaigns(campaigns: Campaigns, spend: Floats, currency: str) -> list[Campai
 
 
 def contacts_and_leads(
-    calendar: BusinessCalendar,
     stages: Stages,
     arrivals: Arrivals,
     accts: Accounts,
@@ -178,12 +175,12 @@ def contacts_and_leads(
         people.last.tolist(),
         people.title.tolist(),
         [COUNTRIES[c][0] for c in accts.country[account].tolist()],
-        calendar.to_utc(arrivals.created),
+        aware(arrivals.created),
         accts.name[account].tolist(),
         [CHANNELS[c].key for c in arrivals.channel.tolist()],
         owner,
         score.tolist(),
-        _histories(calendar, stages, moves, n, stages.lifecycle, org),
+        _histories(stages, moves, n, stages.lifecycle, org),
         [SEGMENTS[s][0] for s in accts.segment[account].tolist()],
         strict=True,
     )
@@ -242,7 +239,6 @@ def contacts_and_leads(
 
 
 def _histories(
-    calendar: BusinessCalendar,
     stages: Stages,
     moves: dict[str, Any],
     n: int,
@@ -255,7 +251,7 @@ def _histories(
         StageStep(keys[stage], at, actors[actor], stages.reasons[reason] if reason >= 0 else None)
         for stage, at, actor, reason in zip(
             moves["stage"].tolist(),
-            calendar.to_utc(moves["at"]),
+            aware(moves["at"]),
             moves["actor"].tolist(),
             moves["reason"].tolist(),
             strict=True,
@@ -265,9 +261,7 @@ def _histories(
     return [steps[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def touchpoints(
-    calendar: BusinessCalendar, touches: Touches, arrivals: Arrivals, campaigns_: Campaigns
-) -> list[TouchIn]:
+def touchpoints(touches: Touches, arrivals: Arrivals, campaigns_: Campaigns) -> list[TouchIn]:
     """Touchpoints, numbered per lead in time order."""
     order = np.lexsort((touches.at, touches.lead))
     lead = touches.lead[order]
@@ -277,7 +271,7 @@ def touchpoints(
     rows = zip(
         lead.tolist(),
         rank.tolist(),
-        calendar.to_utc(touches.at[order]),
+        aware(touches.at[order]),
         touches.channel[order].tolist(),
         touches.kind[order].tolist(),
         touches.campaign[order].tolist(),
@@ -314,7 +308,6 @@ def touchpoints(
 
 
 def activities(
-    calendar: BusinessCalendar,
     work: Activities,
     arrivals: Arrivals,
     org: SalesOrg,
@@ -326,7 +319,7 @@ def activities(
     out = []
     rows = zip(
         work.lead[keep].tolist(),
-        calendar.to_utc(work.at[keep]),
+        aware(work.at[keep]),
         work.kind[keep].tolist(),
         work.outcome[keep].tolist(),
         work.rep[keep].tolist(),
@@ -371,7 +364,6 @@ def activities(
 
 
 def opportunities(
-    calendar: BusinessCalendar,
     stages: Stages,
     journeys: Journeys,
     arrivals: Arrivals,
@@ -385,7 +377,7 @@ def opportunities(
     deals = journeys.deals
     opened = deals.entered[:, 0]
     histories = _histories(
-        calendar, stages, journeys.deal_moves.before(end), deals.lead.size, stages.pipeline, org
+        stages, journeys.deal_moves.before(end), deals.lead.size, stages.pipeline, org
     )
     closed = np.where(deals.closed < end, deals.closed, np.datetime64("NaT"))
     close_day = np.where(np.isnat(closed), deals.expected, closed).astype("datetime64[D]")
@@ -395,8 +387,8 @@ def opportunities(
         deals.rep.tolist(),
         deals.amount.tolist(),
         histories,
-        calendar.to_utc(opened),
-        calendar.to_utc(closed),
+        aware(opened),
+        aware_or_none(closed),
         close_day.astype(object).tolist(),
         (opened < end).tolist(),
         strict=True,

@@ -29,7 +29,7 @@ from baton.demo.sales import (
     work_mqls,
 )
 from baton.demo.stages import MARKETING_DISQUALIFY, SQL_DISQUALIFY, SQL_RECYCLE, Stages
-from baton.demo.world import Accounts, Ints, SalesOrg
+from baton.demo.world import Accounts, Floats, Ints, SalesOrg
 
 MARKETING = -1  # the actor of moves no rep made
 
@@ -133,36 +133,24 @@ def draw_journeys(
 
     accept = np.clip(rate["sql"] * fit * np.where(hand, 1.2, 1.0), 0, 0.95)
     sql_at = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+
+    def work(who: Ints, since: Moments, chance: Floats, cycle: int) -> Worked:
+        """Sales works the MQLs ``who``; their decisions are logged, SQL times noted."""
+        worked = work_mqls(
+            rng, calendar, stages, lead=who, mql_at=since, rep=rep[who], speed=org.speed,
+            accept=chance, cycle=cycle,
+        )  # fmt: skip
+        _record_decisions(moves, stages, who, rep[who], worked, sql_at)
+        return worked
+
     first = lead[mql]
-    worked = work_mqls(
-        rng,
-        calendar,
-        stages,
-        lead=first,
-        mql_at=mql_at[first],
-        rep=rep[first],
-        speed=org.speed,
-        accept=accept[first],
-        cycle=1,
-    )
-    _record_decisions(moves, stages, first, rep[first], worked, sql_at)
+    worked = work(first, mql_at[first], accept[first], 1)
     # some recycled leads warm up again and come back as MQLs months later
     returns = (worked.outcome == RECYCLE) & (rng.random(first.size) < 0.22)
     back = first[returns]
     again = worked.decided[returns] + days(rng.lognormal(np.log(75), 0.5, back.size))
     moves.add(back, stages.mql, again)
-    second = work_mqls(
-        rng,
-        calendar,
-        stages,
-        lead=back,
-        mql_at=again,
-        rep=rep[back],
-        speed=org.speed,
-        accept=accept[back] * 0.7,
-        cycle=2,
-    )
-    _record_decisions(moves, stages, back, rep[back], second, sql_at)
+    second = work(back, again, accept[back] * 0.7, 2)
 
     sql = ~np.isnat(sql_at)
     cycle = column(SEGMENTS, 5)[segment]

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from baton.demo.arrivals import Arrivals, Window
 from baton.demo.calendar import Moments, days
 from baton.demo.profiles import CHANNELS, channel_column
-from baton.demo.world import Floats, Ints, Texts, pick_within, texts
+from baton.demo.world import Floats, Ints, Texts, or_none, pick_within, texts
 
 FLIGHT_MONTHS = 3
 KEYS = tuple(c.key for c in CHANNELS)
@@ -108,7 +108,8 @@ class Campaigns:
         running = (np.arange(months)[None, :] // FLIGHT_MONTHS) == self.flight[:, None]
         per_lead = channel_column("cost_per_lead")[self.channel][:, None]
         noise = rng.lognormal(0, 0.15, brought.shape)
-        return np.round((brought + 4) * per_lead * noise * running, 2)
+        spent: Floats = np.round((brought + 4) * per_lead * noise * running, 2)
+        return spent
 
 
 def plan_campaigns(window: Window) -> Campaigns:
@@ -193,14 +194,11 @@ def draw_touches(
         kind=kind,
         campaign=campaign,
         source=_options(rng, channel, [c.sources for c in CHANNELS]),
-        term=np.where(
+        term=or_none(
             channel == KEYS.index("paid_search"),
             texts(KEYWORDS)[rng.integers(len(KEYWORDS), size=lead.size)],
-            None,
         ),
-        content=np.where(
-            paid, texts(CREATIVES)[rng.integers(len(CREATIVES), size=lead.size)], None
-        ),
+        content=or_none(paid, texts(CREATIVES)[rng.integers(len(CREATIVES), size=lead.size)]),
         page=np.where(asked, "/demo", _options(rng, channel, [c.pages for c in CHANNELS])).astype(
             object
         ),
@@ -218,4 +216,4 @@ def _options(rng: np.random.Generator, channel: Ints, options: list[tuple[str, .
     count = np.array([len(o) for o in options], dtype=np.int64)
     flat = texts([value for group in options for value in group] + [""])
     picked = pick_within(rng, channel, np.cumsum(count) - count, count)
-    return np.where(picked >= 0, flat[picked], None)
+    return or_none(picked >= 0, flat[picked])

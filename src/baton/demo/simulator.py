@@ -21,7 +21,14 @@ from baton.demo.calendar import BusinessCalendar, Moments
 from baton.demo.journeys import draw_journeys
 from baton.demo.marketing import draw_touches, plan_campaigns
 from baton.demo.stages import Stages
-from baton.demo.world import Floats, Ints, draw_accounts, draw_people, draw_sales_org
+from baton.demo.world import (
+    Floats,
+    Ints,
+    draw_accounts,
+    draw_people,
+    draw_sales_org,
+    or_none,
+)
 from baton.errors import InvalidInput
 from baton.ingest.records import ImportBundle
 
@@ -70,8 +77,8 @@ def simulate(
             f"the demo needs at least one lead and one month, not {leads} leads and {months} months"
         )
     stages = Stages.from_contract(contract)
-    calendar = BusinessCalendar.from_hours(contract.business_hours)
-    window = Window.ending(end, months)
+    calendar = BusinessCalendar(contract.business_hours)
+    window = Window.ending(end, months, calendar)
     rng = np.random.default_rng(seed)
 
     org = draw_sales_org(rng)
@@ -97,15 +104,14 @@ def simulate(
     qualified[moves["subject"][moves["stage"] == stages.mql]] = True
     score = _scores(rng, qualified, contract.qualification.mql.min_score)
     # a lead gets its account owner as owner when it becomes an MQL
-    owner = np.where(qualified, org.rep_ids[journeys.owner], None).tolist()
+    owner = or_none(qualified, org.rep_ids[journeys.owner]).tolist()
 
     currency = contract.organization.currency
     probability = {s.key: s.probability for s in contract.pipeline}
     bundle = ImportBundle(source=SOURCE)
     bundle.teams, bundle.users = build.teams_and_users(org)
-    bundle.accounts = build.accounts(calendar, accounts, arrivals, org)
+    bundle.accounts = build.accounts(accounts, arrivals, org)
     bundle.contacts, bundle.leads = build.contacts_and_leads(
-        calendar,
         stages,
         arrivals,
         accounts,
@@ -116,9 +122,8 @@ def simulate(
         org,
     )
     bundle.campaigns = build.campaigns(plan, spend, currency)
-    bundle.touchpoints = build.touchpoints(calendar, touches, arrivals, plan)
+    bundle.touchpoints = build.touchpoints(touches, arrivals, plan)
     bundle.opportunities = build.opportunities(
-        calendar,
         stages,
         journeys,
         arrivals,
@@ -129,11 +134,11 @@ def simulate(
         window.end,
     )
     bundle.activities = build.activities(
-        calendar, journeys.activities, arrivals, org, window.end, journeys.deals.lead
+        journeys.activities, arrivals, org, window.end, journeys.deals.lead
     )
     bundle.files = describe(seed=seed, leads=leads, months=months, end=end)
     bundle.notes.append(
-        f"simulated {leads} leads from {window.start.astype(dt.date):%Y-%m-%d} to "
+        f"simulated {leads} leads from {window.first:%Y-%m-%d} to "
         f"{end - dt.timedelta(days=1):%Y-%m-%d} with seed {seed}"
     )
     return bundle
@@ -159,4 +164,4 @@ def _scores(rng: np.random.Generator, scored: NDArray[np.bool_], threshold: floa
     """Lead scores on 0 to 100: at or above the MQL threshold for leads that became MQLs."""
     above = threshold + (100 - threshold) * 0.95 * rng.beta(2, 2, scored.size)
     below = threshold * 0.98 * rng.beta(2, 3, scored.size)
-    return np.round(np.where(scored, above, below))
+    return np.round(np.where(scored, above, below)).astype(np.float64)

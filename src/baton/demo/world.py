@@ -39,6 +39,13 @@ def texts(values: tuple[str, ...] | list[str]) -> Texts:
     return out
 
 
+def or_none(keep: NDArray[np.bool_], values: Texts) -> Texts:
+    """``values`` where ``keep``, ``None`` elsewhere."""
+    out = values.copy()
+    out[~keep] = None
+    return out
+
+
 def pick_within(rng: np.random.Generator, group: Ints, first: Ints, count: Ints) -> Ints:
     """For each row, a uniform pick among the ``count[group]`` options starting at ``first[group]``.
 
@@ -87,7 +94,9 @@ def draw_sales_org(rng: np.random.Generator) -> SalesOrg:
     # enterprise reps juggle bigger accounts and answer more slowly
     slow = np.array([1.0, 1.1, 1.5])[rep_team]
     speed = np.round(rng.lognormal(np.log(1.4), 0.75, rep_team.size) * slow, 2)
-    skill = np.round(np.clip(rng.normal(1.0, 0.12, rep_team.size), 0.75, 1.25), 2)
+    skill = np.round(np.clip(rng.normal(1.0, 0.12, rep_team.size), 0.75, 1.25), 2).astype(
+        np.float64
+    )
     return SalesOrg(
         team_keys=tuple(t[0] for t in TEAMS),
         managers=texts([f"mgr-{t[0]}" for t in TEAMS]),

@@ -252,6 +252,47 @@ class BusinessClock:
         out[present] = np.maximum(_since(e, *table) - _since(s, *table), 0) / 1e9
         return out
 
+    def add_many(self, starts: Times, seconds: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
+        """Due times of many SLAs at once; vectorised :meth:`add`.
+
+        Parameters
+        ----------
+        starts
+            As for :meth:`elapsed_many`: aware pandas values in any zone or numpy
+            ``datetime64`` (UTC). Missing values (NaT) are allowed.
+        seconds
+            Business time to count from each start, in seconds: one per start, or one for
+            all. None may be negative.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``datetime64[ns]`` in UTC, in input order: ``add(start, duration)`` on every row
+            (to the microsecond float seconds can hold); NaT where the start is missing.
+        """
+        s, missing = _utc_ns(starts, "starts")
+        wanted = np.broadcast_to(np.asarray(seconds, dtype=np.float64), s.shape)
+        if (wanted < 0).any():
+            raise InvalidInput("some durations are negative; SLA durations count forward")
+        out = np.full(s.shape, np.datetime64("NaT", "ns"))
+        present = ~missing
+        if not present.any():
+            return out
+        s, d = s[present], np.rint(wanted[present] * 1e9).astype(np.int64)
+        lo, hi = int(s.min()), int(s.max())
+        opens, lengths, before = self._arrays(lo, hi)
+        target = _since(s, opens, lengths, before) + d
+        while target.max() > before[-1] + lengths[-1]:  # long durations reach further years
+            hi += 366 * 86_400 * 10**9
+            opens, lengths, before = self._arrays(lo, hi)  # same first year, same origin
+        after = before + lengths
+        # a positive duration may end on a closing time; a zero one starts at the next opening
+        k = np.where(
+            d > 0, np.searchsorted(after, target, "left"), np.searchsorted(after, target, "right")
+        )
+        out[present] = (opens[k] + target - before[k]).astype("datetime64[ns]")
+        return out
+
     def _arrays(self, lo: int, hi: int) -> tuple[npt.NDArray[np.int64], ...]:
         """Intervals of every local year that instants in ``[lo, hi]`` (ns) can fall in."""
         first = _utc(lo).year - 1  # a local date is at most a day from the UTC date
