@@ -202,6 +202,13 @@ def test_running_the_demo_twice_changes_nothing(engine: Engine, clock: object) -
     assert table_counts(engine) == before
 
 
+def test_a_later_run_keeps_the_first_window(sqlite_engine: Engine, clock: object) -> None:
+    first = run_demo(sqlite_engine, contract_text=default_contract_text(), clock=clock, seed=7, leads=200)  # type: ignore[arg-type]
+    next_month = lambda: clock() + dt.timedelta(days=40)  # type: ignore[operator]  # noqa: E731
+    later = run_demo(sqlite_engine, contract_text=default_contract_text(), clock=next_month, seed=7, leads=200)
+    assert later.end == first.end and not later.changed_anything
+
+
 def test_other_options_on_the_same_database_are_refused(
     sqlite_engine: Engine, clock: object
 ) -> None:

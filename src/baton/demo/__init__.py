@@ -71,7 +71,8 @@ def run_demo(
     contract_text
         The contract's TOML, applied first exactly as an import applies it.
     clock
-        The time source; the window ends on the first day of its month unless ``end`` is given.
+        The time source; the window ends on the first day of its month unless ``end`` is given
+        or the database already holds a demo, whose window is then kept.
     seed, leads, months
         Passed to :func:`~baton.demo.simulator.simulate`.
     end
@@ -90,9 +91,18 @@ def run_demo(
         When the database holds demo data made with other options.
     """
     progress = progress or NoProgress()
-    end = end or first_of_month(clock())
+    previous = _previous_options(engine)
+    if end is None:
+        # a later run on the same database keeps the first run's window, so it stays a no-op
+        end = dt.date.fromisoformat(previous["end"]) if previous else first_of_month(clock())
     files = describe(seed=seed, leads=leads, months=months, end=end)
-    _refuse_other_options(engine, files)
+    if previous is not None and previous != files:
+        raise Conflict(
+            "this database already holds demo data made with "
+            + ", ".join(f"{k} {v}" for k, v in previous.items())
+            + "; run the demo with those options to refresh it, or use a new database "
+            + "(BATON_DATABASE_URL) for other options"
+        )
 
     def build(contract: Contract) -> ImportBundle:
         done = progress.task("simulating the funnel", 1)
@@ -107,7 +117,8 @@ def run_demo(
     return DemoReport(seed, leads, start, end, report.counts, report.notes, report.contract_version)
 
 
-def _refuse_other_options(engine: Engine, files: dict[str, str]) -> None:
+def _previous_options(engine: Engine) -> dict[str, str] | None:
+    """The options of the last demo written to this database, if any."""
     with UnitOfWork(engine) as uow:
         last = uow.session.scalars(
             select(ImportRun.files)
@@ -115,11 +126,4 @@ def _refuse_other_options(engine: Engine, files: dict[str, str]) -> None:
             .order_by(ImportRun.id.desc())
             .limit(1)
         ).first()
-    if last is not None and last != files:
-        raise Conflict(
-            "this database already holds demo data made with "
-            + ", ".join(f"{k} {v}" for k, v in last.items())
-            + "; "
-            + "run the demo with those options to refresh it, or use a new database "
-            + "(BATON_DATABASE_URL) for other options"
-        )
+    return None if last is None else {str(k): str(v) for k, v in last.items()}
