@@ -278,9 +278,10 @@ def _upsert(
     for chunk in _chunks(fresh):
         session.execute(_insert(model), chunk)
         advance(len(chunk))
-    for row in changed:
-        session.execute(update(model).where(model.id == row["id"]).values(**row))
-        advance(1)
+    # ORM bulk UPDATE by primary key: rows with the same changed columns share one executemany
+    for chunk in _chunks(changed):
+        session.execute(update(model), chunk)
+        advance(len(chunk))
     advance(counts.same)
     counts.new, counts.changed = len(fresh), len(changed)
     return counts
