@@ -42,6 +42,8 @@ def test_help_lists_every_command_with_a_one_line_description() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     root: Any = typer.main.get_command(app)
+    commands = result.output.split("Commands:", 1)[1]
+    assert "..." not in commands, "a description is cut short in --help"
     for name, command in root.commands.items():
         assert name in result.output
         assert command.get_short_help_str(), f"`baton {name}` has no description"

@@ -237,7 +237,10 @@ def import_(
     source: Annotated[str | None, typer.Option(help="Name of the source system (default: the preset's).")] = None,
     output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """Import CRM or marketing exports, all or nothing, safely repeatable."""
+    """Import CRM and marketing exports.
+
+    All or nothing, and safe to repeat: importing the same files again changes nothing.
+    """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from baton.ingest.presets import ImportOptions
@@ -278,7 +281,10 @@ def demo(
     ] = None,
     output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """Fill the database with a simulated B2B funnel and show its first scoreboard."""
+    """Simulate a B2B funnel, show its scoreboard.
+
+    Fills the database with a seeded, realistic funnel and prints the first scoreboard.
+    """
     from baton.demo import run_demo
     from baton.service.scoreboard import funnel_scoreboard
 
