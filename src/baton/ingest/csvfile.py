@@ -236,22 +236,24 @@ class CsvFile:
 
 
 class UniqueIds:
-    """Checks that ids in one file are unique, naming both rows of a duplicate."""
+    """Checks that ids are unique within and across the files of one import, naming both rows."""
 
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
-        self.first_row: dict[str, int] = {}
+        self.first: dict[str, tuple[str, int]] = {}
 
     def claim(self, row: Row, column: str, value: str | None) -> bool:
         """True when ``value`` is new; otherwise log a problem and return False."""
         if value is None:
             return False
-        if value in self.first_row:
+        if value in self.first:
+            file, line = self.first[value]
+            where = f"row {line}" if file == row.file else f"{file} row {line}"
             self.problems.add(
                 f"{row.where} column {column}",
-                f'"{value}" already appears in row {self.first_row[value]}; '
+                f'"{value}" already appears in {where}; '
                 "each row needs its own id (remove or merge the duplicate)",
             )
             return False
-        self.first_row[value] = row.line
+        self.first[value] = (row.file, row.line)
         return True

@@ -21,7 +21,7 @@ from typing import Literal, TypedDict
 from zoneinfo import ZoneInfo
 
 from baton.contract.model import Contract
-from baton.ingest.csvfile import CsvFile, Problems, Row, UniqueIds
+from baton.ingest.csvfile import CsvFile, Problems, Row
 from baton.ingest.presets import expand
 from baton.ingest.records import ImportBundle, UserIn
 from baton.progress import Progress
@@ -253,30 +253,6 @@ def needs_reason(contract: Contract, stage: str, *, pipeline: bool = False) -> b
     stages = contract.pipeline_by_key if pipeline else contract.stage_by_key
     found = stages.get(stage)
     return found is not None and found.kind in contract.lifecycle.reason_required
-
-
-class Ids:
-    """Record ids of one import: unique in each file (:class:`UniqueIds`) and across its files."""
-
-    def __init__(self, problems: Problems) -> None:
-        self.problems = problems
-        self.per_file: dict[str, UniqueIds] = {}
-        self.first: dict[str, str] = {}
-
-    def claim(self, row: Row, column: str, value: str | None) -> bool:
-        """True when ``value`` is a new id; otherwise log a problem naming both places."""
-        ids = self.per_file.setdefault(row.file, UniqueIds(self.problems))
-        if value is None or not ids.claim(row, column, value):
-            return False
-        if value in self.first:
-            self.problems.add(
-                f"{row.where} column {column}",
-                f'"{value}" already appears in {self.first[value]}; each row needs its own id '
-                "(remove or merge the duplicate)",
-            )
-            return False
-        self.first[value] = row.where
-        return True
 
 
 class Owners:

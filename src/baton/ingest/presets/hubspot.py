@@ -21,12 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from baton.contract.model import Contract
-from baton.ingest.csvfile import Problems, Row
+from baton.ingest.csvfile import Problems, Row, UniqueIds
 from baton.ingest.presets import ImportOptions
 from baton.ingest.presets.common import (
     Field,
     Header,
-    Ids,
     Owners,
     StageMap,
     company_key,
@@ -140,7 +139,7 @@ class _Contacts:
         self.contract = contract
         self.bundle = bundle
         self.problems = problems
-        self.ids = Ids(problems)
+        self.ids = UniqueIds(problems)
         self.owners = Owners()
         self.accounts: dict[str, AccountIn] = {}
         self.stageless: list[str] = []

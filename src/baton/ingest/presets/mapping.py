@@ -29,10 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from baton.contract.load import did_you_mean, key_path
 from baton.contract.model import Contract, StageKind
 from baton.errors import InvalidInput, NotFound, Problem
-from baton.ingest.csvfile import DATE_FORMATS, CsvFile, Problems, Row
+from baton.ingest.csvfile import DATE_FORMATS, CsvFile, Problems, Row, UniqueIds
 from baton.ingest.presets import ImportOptions, expand
 from baton.ingest.presets.common import (
-    Ids,
     Owners,
     StageMap,
     currency,
@@ -328,7 +327,7 @@ def read(
     zone = mapping.timezone or options.zone
     formats = (mapping.date_format,) if mapping.date_format else DATE_FORMATS
     reader = _Rows(mapping, name, contract, bundle)
-    ids = Ids(problems)
+    ids = UniqueIds(problems)
     records: list[Any] = getattr(bundle, mapping.entity)
     for path in expand(paths):
         file = CsvFile(path, problems=problems, zone=zone, date_formats=formats)

@@ -17,12 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from baton.contract.model import Contract, StageKind
-from baton.ingest.csvfile import Problems, Row
+from baton.ingest.csvfile import Problems, Row, UniqueIds
 from baton.ingest.presets import ImportOptions
 from baton.ingest.presets.common import (
     Field,
     Header,
-    Ids,
     Owners,
     StageMap,
     company_key,
@@ -97,9 +96,9 @@ OPPORTUNITY_TEXT_PROPERTIES = ("lead_source", "type", "forecast_category", "loss
 CLOSED = (StageKind.WON, StageKind.LOST)
 
 
-def _start(options: ImportOptions) -> tuple[ImportBundle, Problems, Ids, Owners]:
+def _start(options: ImportOptions) -> tuple[ImportBundle, Problems, UniqueIds, Owners]:
     problems = Problems()
-    return ImportBundle(source=options.source or SOURCE), problems, Ids(problems), Owners()
+    return ImportBundle(source=options.source or SOURCE), problems, UniqueIds(problems), Owners()
 
 
 def read_leads(
