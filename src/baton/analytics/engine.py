@@ -67,6 +67,8 @@ def connect(database_url: str) -> BaseBackend:
             "user": url.username,
             "password": url.password,
             "database": url.database,
+            # analytics treat every timestamp as naive UTC, on PostgreSQL as on SQLite
+            "options": "-c TimeZone=UTC",
             **url.query,
         }
         return _open("postgres", **{k: v for k, v in options.items() if v is not None})

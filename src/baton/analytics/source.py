@@ -1,0 +1,81 @@
+"""Where analytics read from: the operational store, or a DuckDB file / Parquet export of it.
+
+Every metric takes Ibis tables and returns Ibis tables, so the same expression runs on
+SQLite, PostgreSQL and DuckDB. :class:`Tables` bundles the store's tables from one backend.
+Timestamps are naive UTC on every backend (SQLite stores them so; PostgreSQL sessions opened
+by :func:`baton.analytics.engine.connect` run in UTC and Parquet exports are written so), so
+period bounds are passed as naive UTC datetimes (see :mod:`baton.analytics.period`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import ibis
+from ibis.backends import BaseBackend
+
+from baton.analytics.engine import connect
+from baton.errors import NotFound
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The store's tables as Ibis tables on one backend."""
+
+    backend: BaseBackend
+    leads: ibis.Table
+    stage_changes: ibis.Table
+    touchpoints: ibis.Table
+    activities: ibis.Table
+    opportunities: ibis.Table
+    users: ibis.Table
+    teams: ibis.Table
+    accounts: ibis.Table
+    contacts: ibis.Table
+    campaigns: ibis.Table
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """The table names, in the order of the fields."""
+        return [f.name for f in fields(cls) if f.name != "backend"]
+
+    def close(self) -> None:
+        self.backend.disconnect()
+
+
+def from_backend(backend: BaseBackend) -> Tables:
+    """The store's tables on an open Ibis backend that holds them under their own names."""
+    present = set(backend.list_tables())
+    missing = [name for name in Tables.names() if name not in present]
+    if missing:
+        raise NotFound(
+            f"the analytics source lacks the tables {', '.join(missing)}; "
+            "run `baton db upgrade` on the store, or export it again with `baton export parquet`"
+        )
+    return Tables(backend, **{name: backend.table(name) for name in Tables.names()})
+
+
+def from_store(database_url: str) -> Tables:
+    """The tables of the operational store (SQLite or PostgreSQL) at ``database_url``."""
+    return from_backend(connect(database_url))
+
+
+def from_parquet(folder: Path) -> Tables:
+    """The tables of a Parquet export (one ``<table>.parquet`` per table), read by DuckDB."""
+    if not folder.is_dir():
+        raise NotFound(f"{folder}: no such folder; run `baton export parquet {folder}` first")
+    backend = ibis.duckdb.connect()
+    for name in Tables.names():
+        path = folder / f"{name}.parquet"
+        if not path.is_file():
+            raise NotFound(f"{path}: missing from the export; run `baton export parquet` again")
+        backend.read_parquet(path, table_name=name)
+    return from_backend(backend)
+
+
+def from_duckdb(path: Path) -> Tables:
+    """The tables of a DuckDB database file holding the store's tables."""
+    if not path.is_file():
+        raise NotFound(f"{path}: no such DuckDB file")
+    return from_backend(ibis.duckdb.connect(str(path)))
