@@ -34,6 +34,7 @@ class Tables:
     accounts: ibis.Table
     contacts: ibis.Table
     campaigns: ibis.Table
+    campaign_spend: ibis.Table
 
     @classmethod
     def names(cls) -> list[str]:

@@ -29,6 +29,7 @@ from baton.ingest.records import (
     ContactIn,
     LeadIn,
     OpportunityIn,
+    SpendIn,
     StageStep,
     TeamIn,
     TouchIn,
@@ -119,7 +120,7 @@ def campaigns(campaigns: Campaigns, spend: Floats, currency: str) -> list[Campai
     """Campaigns with their flight dates, monthly spend and budget (the spend's sum)."""
     window = campaigns.window
     first_month = np.datetime64(window.first, "M")
-    labels = [str(m) for m in np.arange(window.months) + first_month]
+    labels = [str(m) for m in _months(campaigns)]
     start = (campaigns.flight * 3 + first_month).astype("datetime64[D]")
     stop = (start.astype("datetime64[M]") + 3).astype("datetime64[D]")
     end = np.minimum(stop, np.datetime64(window.stop, "D")) - 1
@@ -151,6 +152,30 @@ def campaigns(campaigns: Campaigns, spend: Floats, currency: str) -> list[Campai
             )
         )
     return out
+
+
+def spend(campaigns: Campaigns, spend: Floats, currency: str) -> list[SpendIn]:
+    """A spend record per campaign and month it spent money in (id ``<campaign>:<YYYY-MM>``)."""
+    months = _months(campaigns).astype("datetime64[D]").astype(object).tolist()
+    channels = [CHANNELS[c].key for c in campaigns.channel.tolist()]
+    campaign, month = np.nonzero(spend)
+    return [
+        SpendIn(
+            f"{ext}:{months[m]:%Y-%m}", channel=channels[c], month=months[m],
+            amount=money(spend[c, m]), campaign=ext, currency=currency, origin=ORIGIN,
+        )
+        for c, m, ext in zip(
+            campaign.tolist(),
+            month.tolist(),
+            np.array(campaigns.external_ids(), dtype=object)[campaign].tolist(),
+            strict=True,
+        )
+    ]
+
+
+def _months(campaigns: Campaigns) -> np.ndarray[Any, np.dtype[np.datetime64]]:
+    """The window's months, first to last."""
+    return np.arange(campaigns.window.months) + np.datetime64(campaigns.window.first, "M")
 
 
 def contacts_and_leads(

@@ -63,7 +63,7 @@ def simulate(
     Returns
     -------
     ImportBundle
-        Source ``demo``: teams, users, accounts, contacts, campaigns (with monthly spend),
+        Source ``demo``: teams, users, accounts, contacts, campaigns with their monthly spend,
         leads with stage histories, touchpoints, activities and opportunities.
 
     Raises
@@ -122,6 +122,7 @@ def simulate(
         org,
     )
     bundle.campaigns = build.campaigns(plan, spend, currency)
+    bundle.spend = build.spend(plan, spend, currency)
     bundle.touchpoints = build.touchpoints(touches, arrivals, plan)
     bundle.opportunities = build.opportunities(
         stages,

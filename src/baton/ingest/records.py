@@ -92,6 +92,23 @@ class CampaignIn:
 
 
 @dataclass
+class SpendIn:
+    """Marketing spend in one month (``month`` is its first day) on a channel.
+
+    ``campaign`` names a campaign of the same source by external id or, failing that, by name.
+    """
+
+    external_id: str
+    channel: str
+    month: dt.date
+    amount: Decimal
+    campaign: str | None = None
+    currency: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    origin: str = ""
+
+
+@dataclass
 class LeadIn:
     external_id: str
     created_at: dt.datetime
@@ -180,6 +197,7 @@ class ImportBundle:
     accounts: list[AccountIn] = field(default_factory=list)
     contacts: list[ContactIn] = field(default_factory=list)
     campaigns: list[CampaignIn] = field(default_factory=list)
+    spend: list[SpendIn] = field(default_factory=list)
     leads: list[LeadIn] = field(default_factory=list)
     touchpoints: list[TouchIn] = field(default_factory=list)
     activities: list[ActivityIn] = field(default_factory=list)
@@ -192,7 +210,7 @@ class ImportBundle:
         return sum(
             len(getattr(self, name))
             for name in (
-                "teams", "users", "accounts", "contacts", "campaigns",
+                "teams", "users", "accounts", "contacts", "campaigns", "spend",
                 "leads", "touchpoints", "activities", "opportunities",
             )
         )

@@ -10,7 +10,7 @@ gets a dedupe key so it is logged once. The caller commits; on any problem it ra
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +55,7 @@ class _Refs:
         self.source = source
         self.problems = problems
         self.ids: dict[type[t.Base], dict[str, int]] = {}
+        self.names: dict[type[t.Base], dict[str, list[int]]] = {}
 
     def load(self, model: Any) -> dict[str, int]:
         rows = self.session.execute(
@@ -72,6 +73,28 @@ class _Refs:
                 Problem(origin, f'{what} "{external_id}" is not in this import nor already stored')
             )
         return found
+
+    def get_or_named(self, model: Any, value: str | None, origin: str, what: str) -> int | None:
+        """Like :meth:`get`, but ``value`` may also be the ``name`` of exactly one record."""
+        if value is None or value in self.ids.get(model, {}):
+            return self.get(model, value, origin, what)
+        if model not in self.names:
+            rows = self.session.execute(
+                select(model.name, model.id).where(model.source == self.source)
+            )
+            self.names[model] = defaultdict(list)
+            for name, id_ in rows:
+                self.names[model][name].append(id_)
+        found = self.names[model].get(value, [])
+        if len(found) == 1:
+            return found[0]
+        self.problems.append(Problem(origin, (
+            f'{len(found)} {what}s of source "{self.source}" are named "{value}"; use the id of one'
+            if found else
+            f'{what} "{value}" is neither the id nor the name of a {what} of source '
+            f'"{self.source}"; import the {what}s first, or pass --source with their source'
+        )))
+        return None
 
 
 def write_bundle(
@@ -138,6 +161,11 @@ def write_bundle(
         "external_id": r.external_id, "name": r.name, "channel": r.channel,
         "started_on": r.started_on, "ended_on": r.ended_on, "budget": r.budget,
         "currency": r.currency, "properties": r.properties,
+    })
+    run("campaign_spend", t.CampaignSpend, bundle.spend, lambda r: {
+        "external_id": r.external_id, "channel": r.channel, "month": r.month, "amount": r.amount,
+        "currency": r.currency, "properties": r.properties,
+        "campaign_id": refs.get_or_named(t.Campaign, r.campaign, r.origin, "campaign"),
     })
     run("leads", t.Lead, bundle.leads, lambda r: {
         "external_id": r.external_id, "created_at": r.created_at, "email": r.email,

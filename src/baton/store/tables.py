@@ -144,6 +144,25 @@ class Campaign(Sourced, Base):
     currency: Mapped[str | None] = mapped_column(String(3))
 
 
+class CampaignSpend(Sourced, Base):
+    """Marketing money spent in one calendar month, on a channel and optionally one campaign.
+
+    ``month`` is the first day of the month. CAC divides this spend by new customers.
+    """
+
+    __tablename__ = "campaign_spend"
+    __table_args__ = (
+        _sourced_unique("campaign_spend"),
+        Index("ix_campaign_spend_month", "month"),
+    )
+
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
+    channel: Mapped[str] = mapped_column(String(100))
+    month: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal]
+    currency: Mapped[str | None] = mapped_column(String(3))
+
+
 class Lead(Sourced, Base):
     """A person in the funnel. ``stage`` is the current stage; the log in ``stage_changes``
     is the history it was derived from."""

@@ -53,6 +53,7 @@ PRESETS: dict[str, tuple[str, str]] = {
     "hubspot-contacts": ("hubspot", "HubSpot contacts export (CSV), lifecycle stage mapped by the contract"),
     "salesforce-leads": ("salesforce", "Salesforce leads export (CSV), lead status mapped by the contract"),
     "salesforce-opportunities": ("salesforce", "Salesforce opportunities export (CSV), stage mapped by the contract"),
+    "spend": ("spend", "marketing spend per month and channel (or campaign), for CAC"),
     "csv": ("mapping", "any CSV, with a mapping file (--mapping) that names each column's field"),
 }
 
