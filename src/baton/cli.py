@@ -230,7 +230,7 @@ def _preset_help() -> str:
 @app.command("import")
 @handle_errors
 def import_(
-    preset: Annotated[str, typer.Argument(help="One of: olist, maven-crm, hubspot-contacts, salesforce-leads, salesforce-opportunities, csv.")],
+    preset: Annotated[str, typer.Argument(help="One of: olist, maven-crm, hubspot-contacts, salesforce-leads, salesforce-opportunities, spend, csv.")],
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to import.")],
     mapping: Annotated[Path | None, typer.Option(help="Mapping file for the csv preset.")] = None,
     timezone: Annotated[str, typer.Option(help="Time zone for dates written without one.")] = "UTC",
@@ -365,6 +365,106 @@ def _funnel_tables(board: pd.DataFrame, contract: Contract) -> tuple[Table, Tabl
 
 def _percent(value: float | None) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:.1%}"
+
+
+# -- scoreboard -------------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def scoreboard(
+    period: Annotated[
+        str | None, typer.Option(help="2026, 2026-H1, 2026-Q3, 2026-07 or 2026-W47 (default: this quarter).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Break down by channel, owner or team.")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Also print each KPI's definition.")] = False,
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Show the shared KPIs of a period, by channel, owner or team.
+
+    Computed inside the store's database; --explain prints how each number is defined.
+    """
+    from baton.analytics.kpis import KPIS, OVERALL
+    from baton.analytics.period import Period
+    from baton.service.scoreboard import current_quarter, kpi_scoreboard
+
+    if output not in ("table", "csv", "json"):
+        raise BatonError(f'--format "{output}" is not a format; use table, csv or json')
+    s = settings()
+    contract = parse_contract(contract_text(s))
+    engine_for(s).dispose()  # brings the schema up to date before analytics read it
+    zone = contract.business_hours.zone
+    span = Period.parse(period, zone) if period else current_quarter(contract, system_clock())
+    board = kpi_scoreboard(s.database_url, contract, span, by)
+    if output == "csv":
+        if explain:
+            board["definition"] = board["kpi"].map({k.key: k.definition for k in KPIS})
+        typer.echo(board.to_csv(index=False), nl=False)
+        return
+    last = span.end - dt.timedelta(days=1)
+    if output == "json":
+        rows = board.astype(object).where(board.notna(), None).to_dict("records")
+        doc: dict[str, Any] = {
+            "period": {"label": span.label, "first": span.first.isoformat(), "last": last.isoformat()},
+            "by": by, "currency": contract.organization.currency, "kpis": rows,
+        }
+        if explain:
+            doc["definitions"] = {k.key: {"name": k.name, "unit": k.unit, "definition": k.definition} for k in KPIS}
+        out.print_json(json.dumps(doc))
+        return
+    out.print(
+        f"Shared KPIs, {span.label} ({span.first} to {last}); money in {contract.organization.currency}",
+        highlight=False,
+    )
+    for table in _kpi_tables(board):
+        out.print(table)
+    for row in board[board["value"].isna() & board["note"].notna()].itertuples():
+        group = "" if row.group == OVERALL else f", {row.group}"
+        out.print(f"{row.name}{group}: {row.note}", highlight=False, markup=False)
+    if explain:
+        for kpi in KPIS:
+            out.print(f"\n[bold]{kpi.name}[/] ({kpi.unit})", highlight=False)
+            out.print(kpi.definition, highlight=False, markup=False)
+
+
+def _kpi_tables(board: pd.DataFrame) -> list[Table]:
+    """A table per section of the catalogue, KPIs as columns, groups as rows, the overall last."""
+    from baton.analytics.kpis import KPIS, OVERALL
+
+    tables = []
+    for section in dict.fromkeys(k.section for k in KPIS):
+        kpis = [k for k in KPIS if k.section == section]
+        rows = board[board["kpi"].isin([k.key for k in kpis])]
+        values = rows.pivot(index="group", columns="kpi", values="value")
+        look: dict[str, Any] = {
+            "box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True, "title_justify": "left",
+        }
+        table = Table("", *(k.short for k in kpis), title=section, **look)
+        others = sorted(g for g in values.index if g != OVERALL)
+        for column in table.columns[1:]:
+            # headers may wrap between words; values (at most "12,345,678") may not
+            column.min_width = max(9, *map(len, str(column.header).split()))
+            column.justify = "right"
+        table.columns[0].no_wrap = True
+        for group in [*others, OVERALL]:
+            if group not in values.index:
+                continue
+            if group == OVERALL and others:
+                table.add_section()
+            cells = (_kpi_value(values.loc[group].get(k.key), k.unit) for k in kpis)
+            table.add_row(group, *cells, style="bold" if group == OVERALL else None)
+        tables.append(table)
+    return tables
+
+
+def _kpi_value(value: float | None, unit: str) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit == "days":
+        return f"{value:,.1f} d"
+    if unit == "money per day":
+        return f"{value:,.0f}/day"
+    return f"{value:,.0f}"
 
 
 def main() -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from baton.analytics.engine import connect
 from baton.analytics.funnel import funnel_by_channel
+from baton.analytics.kpis import KPIS, OVERALL, kpi_table
+from baton.analytics.period import Period
+from baton.analytics.source import from_store
 from baton.contract import Contract
 
 
@@ -33,3 +38,46 @@ def funnel_scoreboard(database_url: str, contract: Contract) -> pd.DataFrame:
         return expr.to_pandas()
     finally:
         con.disconnect()
+
+
+def current_quarter(contract: Contract, now: dt.datetime) -> Period:
+    """The quarter holding ``now`` (an aware time) in the contract's time zone."""
+    zone = contract.business_hours.zone
+    return Period.containing(now.astimezone(zone).date(), "quarter", zone)
+
+
+def kpi_scoreboard(
+    database_url: str, contract: Contract, period: Period, by: str | None = None
+) -> pd.DataFrame:
+    """The shared KPIs over ``period``, computed inside the store at ``database_url``.
+
+    Parameters
+    ----------
+    database_url
+        The store's URL (``BATON_DATABASE_URL``).
+    contract
+        The contract in force: its stage kinds say what counts as an MQL, SQL, deal won.
+    period
+        The reporting period, e.g. ``Period.parse("2026-Q3", contract.business_hours.zone)``.
+    by
+        ``None``, ``"channel"``, ``"owner"`` or ``"team"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of :func:`baton.analytics.kpis.kpi_table` with each KPI's ``name`` and
+        ``unit`` from the catalogue, in the catalogue's order, the overall row first.
+    """
+    tables = from_store(database_url)
+    try:
+        rows = kpi_table(tables, contract, period, by).to_pandas()
+    finally:
+        tables.close()
+    order = {k.key: n for n, k in enumerate(KPIS)}
+    rows["name"] = rows["kpi"].map({k.key: k.name for k in KPIS})
+    rows["unit"] = rows["kpi"].map({k.key: k.unit for k in KPIS})
+    rows = rows.assign(
+        _kpi=rows["kpi"].map(order), _rest=rows["group"] != OVERALL
+    ).sort_values(["_kpi", "_rest", "group"], kind="stable")
+    columns = ["kpi", "name", "unit", "group", "value", "numerator", "denominator", "note"]
+    return rows[columns].reset_index(drop=True)
