@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
+from tests.fixtures import ten_leads
 
 from baton.store import tables as t
-from tests.fixtures import ten_leads
 
 
 def test_the_ten_lead_history_loads(engine: Engine, clock: object) -> None:
