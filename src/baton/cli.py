@@ -27,6 +27,7 @@ from baton.progress import Advance
 if TYPE_CHECKING:
     import pandas as pd
 
+    from baton.analytics.source import Tables
     from baton.contract import Contract
 
 app = typer.Typer(
@@ -465,6 +466,210 @@ def _kpi_value(value: float | None, unit: str) -> str:
     if unit == "money per day":
         return f"{value:,.0f}/day"
     return f"{value:,.0f}"
+
+# -- sla, goals, plan -------------------------------------------------------------------------
+FORMATS = ("table", "csv", "json")
+FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+PeriodOption = Annotated[
+    str | None,
+    typer.Option(help="2026-Q3, 2026-07, 2026-H2, 2026 or 2026-W47 (default: this quarter)."),
+]
+
+
+@contextmanager
+def _store_tables(output: str) -> Iterator[tuple[Tables, Contract]]:
+    """The store's tables through Ibis and the contract in use, after checking ``--format``."""
+    from baton.analytics.source import from_store
+
+    if output not in FORMATS:
+        raise BatonError(f'--format "{output}" is not a format; use table, csv or json')
+    s = settings()
+    contract = parse_contract(contract_text(s))
+    tables = from_store(s.database_url)
+    try:
+        yield tables, contract
+    finally:
+        tables.close()
+
+
+def _echo_csv(frame: pd.DataFrame) -> None:
+    typer.echo(frame.to_csv(index=False), nl=False)
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _look(title: str, *headers: str) -> Table:
+    """A report table: first column left, numbers right, nothing wrapped or cut."""
+    table = Table(*headers, title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in table.columns:
+        column.no_wrap = True
+        column.justify = "left" if column is table.columns[0] else "right"
+    return table
+
+
+def _show(table: Table) -> None:
+    """Print a report table whole, even when it is wider than the terminal."""
+    from rich.measure import Measurement
+
+    wanted = Measurement.get(out, out.options.update(width=10_000), table).maximum
+    Console(width=max(out.width, wanted)).print(table)  # a narrower console would cut cells
+
+
+def _number(value: Any, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+@app.command()
+@handle_errors
+def sla(
+    period: PeriodOption = None,
+    by: Annotated[str, typer.Option(help="rep or team.")] = "rep",
+    output: FormatOption = "table",
+) -> None:
+    """SLA compliance of sales and marketing.
+
+    Sales: MQLs of the period first touched within the SLA's business hours, median time to
+    first touch and attempts, by rep or team. Marketing: MQLs per month against the commitment
+    and sales' acceptance rate. --format csv prints the sales side only.
+    """
+    from baton.analytics.funnel import OVERALL
+    from baton.service.commitments import period_or_current, sla_report
+
+    if by not in ("rep", "team"):
+        raise BatonError(f'--by "{by}" is not a grouping; use rep or team')
+    now = system_clock()
+    with _store_tables(output) as (tables, contract):
+        report = sla_report(
+            tables, contract, as_of=now, period=period_or_current(period, contract, now),
+            by="rep" if by == "rep" else "team",
+        )
+    if output == "json":
+        _echo_json(report.as_dict())
+        return
+    if output == "csv":
+        _echo_csv(report.sales)
+        return
+    terms, market = contract.sla.sales, contract.sla.marketing
+    keys = ["rep", "team"] if by == "rep" else ["team"]
+    sales = _look(
+        f"Sales SLA, MQLs of {report.period.label}: first touch within "
+        f"{terms.first_touch_hours:g} business hours, {terms.attempts} attempts in "
+        f"{terms.attempts_within_days} business days",
+        *keys, "MQLs", "within", "breached", "open", "within %", "median h", "attempts",
+        "per MQL", "attempts met %",
+    )
+    for row in report.sales.itertuples(index=False):
+        overall = row.team == OVERALL
+        if overall:
+            sales.add_section()
+        sales.add_row(
+            *(str(getattr(row, k)) for k in keys), _number(row.mqls), _number(row.within),
+            _number(row.breached), _number(row.open), _percent(row.within_rate),
+            _number(row.median_hours, 1), _number(row.attempts), _number(row.attempts_per_mql, 1),
+            _percent(row.attempts_rate), style="bold" if overall else None,
+        )
+    volume = _look(
+        f"Marketing SLA: {market.mql_per_month:,} MQLs a month", "month", "MQLs", "commitment",
+        "share", "state",
+    )
+    for v in report.volume.itertuples(index=False):
+        volume.add_row(v.month, _number(v.mqls), _number(v.commitment), _percent(v.share), v.state)
+    _show(sales)
+    _show(volume)
+    a = report.acceptance
+    line = (
+        f"Acceptance: sales accepted {a.accepted:,} and rejected {a.rejected:,} MQLs "
+        f"({a.pending:,} pending): {_percent(a.rate)}, "
+        f"{'meets' if a.met else 'below'} the {a.target:.0%} minimum"
+    )
+    if a.met is None:
+        line = (
+            f"Acceptance: no MQL accepted or rejected yet ({a.pending:,} pending); "
+            f"minimum {a.target:.0%}"
+        )
+    out.print(line, highlight=False)
+
+
+@app.command()
+@handle_errors
+def goals(output: FormatOption = "table") -> None:
+    """Progress to the contract's shared goals.
+
+    Actual so far in each goal's period, share of the target, and whether it is on track.
+    """
+    from baton.service.commitments import goals_report, records
+
+    with _store_tables(output) as (tables, contract):
+        progress = goals_report(tables, contract, as_of=system_clock())
+    if output == "json":
+        _echo_json(records(progress))
+        return
+    if output == "csv":
+        _echo_csv(progress)
+        return
+    table = _look(
+        "Shared goals", "goal", "metric", "period", "target", "actual", "share", "expected",
+        "status",
+    )
+    for g in progress.itertuples(index=False):
+        status = {"ended": ("met", "missed"), "in progress": ("on track", "behind")}.get(
+            g.state, (g.state, g.state)
+        )[0 if g.on_track else 1]
+        table.add_row(
+            g.label or g.key, g.metric, g.period, _number(g.target), _number(g.actual),
+            _percent(g.share), _percent(g.expected_share), status,
+        )
+    if not len(progress):
+        out.print("the contract sets no goals; add [[goals]] to it")
+        return
+    _show(table)
+
+
+@app.command()
+@handle_errors
+def plan(
+    revenue: Annotated[float, typer.Option(help="The revenue goal, in the contract's currency.")],
+    period: PeriodOption = None,
+    output: FormatOption = "table",
+) -> None:
+    """What a revenue goal needs at each funnel stage.
+
+    Customers, opportunities, SQLs, MQLs and leads, at the conversion rates and deal size of the
+    four quarters before the period.
+    """
+    from baton.service.commitments import period_or_current, records, revenue_plan
+
+    now = system_clock()
+    with _store_tables(output) as (tables, contract):
+        result = revenue_plan(
+            tables, contract, revenue, as_of=now, period=period_or_current(period, contract, now)
+        )
+    lookback = f"{result.lookback.first} to {result.lookback.end - dt.timedelta(days=1)}"
+    if output == "json":
+        _echo_json({
+            "revenue": revenue, "period": result.period.label, "lookback": lookback,
+            "steps": records(result.steps),
+        })  # fmt: skip
+        return
+    if output == "csv":
+        _echo_csv(result.steps)
+        return
+    currency = contract.organization.currency
+    table = _look(
+        f"Plan for {revenue:,.0f} {currency} in {result.period.label} (rates from {lookback})",
+        "step", "needed", "so far", "at", "rate", "from",
+    )
+    for p in records(result.steps):
+        rate = _number(p["rate"]) if p["step"] == "customers" else _percent(p["rate"])
+        table.add_row(
+            p["step"], _number(p["needed"]), _number(p["so_far"]), p["rate_name"] or "",
+            rate if p["rate_name"] else "", p["basis"] or "",
+        )
+    _show(table)
 
 
 def main() -> None:

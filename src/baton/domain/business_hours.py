@@ -293,6 +293,30 @@ class BusinessClock:
         out[present] = (opens[k] + target - before[k]).astype("datetime64[ns]")
         return out
 
+    def working_days(
+        self, start: dt.datetime, end: dt.datetime
+    ) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.datetime64]]:
+        """Opening and closing moments of the working days whose hours overlap ``(start, end)``.
+
+        Parameters
+        ----------
+        start, end
+            Aware datetimes in any time zone.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(opens, closes)``, ``datetime64[ns]`` in UTC, one pair per working day in order:
+            days that close after ``start`` and open before ``end``. Holidays, closed weekdays
+            and a day whose hours vanish in a daylight-saving gap are left out. Reports that
+            count "business days" (an SLA's attempts window) count these days.
+        """
+        lo, hi = _ns(start, "start"), _ns(end, "end")
+        opens, lengths, _ = self._arrays(lo, max(lo, hi))
+        closes = opens + lengths
+        keep = (closes > lo) & (opens < hi) & (lengths > 0)
+        return opens[keep].astype("datetime64[ns]"), closes[keep].astype("datetime64[ns]")
+
     def _arrays(self, lo: int, hi: int) -> tuple[npt.NDArray[np.int64], ...]:
         """Intervals of every local year that instants in ``[lo, hi]`` (ns) can fall in."""
         first = _utc(lo).year - 1  # a local date is at most a day from the UTC date
