@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from baton.contract import Contract
 from baton.domain.model import Clock
@@ -130,4 +130,21 @@ def write_import(
             )
         )
         uow.commit()
+    if any(c["new"] or c["changed"] for c in counts.values()):
+        refresh_statistics(engine)
     return ImportReport(label, bundle.files, counts, bundle.notes, applied.version)
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Let the query planner see what a bulk write changed.
+
+    PostgreSQL plans analytics from table statistics; right after a large load they are
+    missing (or stale where autovacuum is off or slow) and the planner can choose nested loops
+    that take minutes instead of a second. SQLite gets the same from ``PRAGMA optimize``.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE"))
+        elif engine.dialect.name == "sqlite":
+            conn.execute(text("PRAGMA optimize"))
+        conn.commit()
