@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from baton.analytics.source import Tables
 from baton.store.engine import make_engine, normalize_url
 from baton.store.migrate import upgrade
 
@@ -98,3 +99,36 @@ def engine(database_url: str) -> Iterator[Engine]:
 def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     """A migrated SQLite engine, for tests that are about something other than the store."""
     yield from _engine(sqlite_url)
+
+
+@pytest.fixture
+def ten_lead_tables(engine: Engine, database_url: str, clock: object) -> Iterator[Tables]:
+    """The ten-lead history (``tests/fixtures/ten_leads.py``) in the store, read as analytics
+    tables; on SQLite and PostgreSQL like ``engine``."""
+    from tests.fixtures import ten_leads
+
+    from baton.analytics.source import from_store
+
+    ten_leads.load(engine, clock)
+    tables = from_store(database_url)
+    try:
+        yield tables
+    finally:
+        tables.close()
+
+
+@pytest.fixture
+def ten_lead_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: object) -> Path:
+    """A working folder whose SQLite store (``BATON_DATABASE_URL``) holds the ten-lead history,
+    for running the command line as a user does; the default contract is in force."""
+    from tests.fixtures import ten_leads
+
+    url = f"sqlite:///{tmp_path / 'baton.db'}"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BATON_DATABASE_URL", url)
+    monkeypatch.delenv("BATON_CONTRACT", raising=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    ten_leads.load(engine, clock)
+    engine.dispose()
+    return tmp_path

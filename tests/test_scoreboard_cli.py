@@ -16,23 +16,14 @@ from baton.analytics.kpis import KPIS
 from baton.cli import app
 from baton.contract import default_contract_text, parse_contract
 from baton.service.scoreboard import current_quarter
-from baton.store.engine import make_engine
-from baton.store.migrate import upgrade
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: object) -> Path:
+def workdir(ten_lead_folder: Path) -> Path:
     """A folder with a store holding the ten-lead history and its spend."""
-    url = f"sqlite:///{tmp_path / 'baton.db'}"
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("BATON_DATABASE_URL", url)
-    monkeypatch.delenv("BATON_CONTRACT", raising=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    ten_leads.load(engine, clock)
-    engine.dispose()
+    tmp_path = ten_lead_folder
     (tmp_path / "spend.csv").write_text(
         "month,channel,campaign,amount\n"
         "2026-07,paid_search,C-paid_search,3000\n"

@@ -187,11 +187,11 @@ def contract_versions() -> None:
     out.print(table)
 
 
-def _parse_when(text: str) -> dt.datetime:
+def _parse_when(text: str, option: str = "--effective") -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise BatonError(f'--effective "{text}" is not a date; use ISO 8601 such as 2026-07-01') from None
+        raise BatonError(f'{option} "{text}" is not a date; use ISO 8601 such as 2026-07-01') from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
@@ -670,6 +670,82 @@ def plan(
             rate if p["rate_name"] else "", p["basis"] or "",
         )
     _show(table)
+
+# -- funnel -----------------------------------------------------------------------------------
+@app.command("funnel")
+@handle_errors
+def funnel_(
+    by: Annotated[str | None, typer.Option(help="Break down by channel, campaign, segment, team or owner.")] = None,
+    cohort: Annotated[str | None, typer.Option(help="Group leads by the week, month or quarter they entered.")] = None,
+    period: Annotated[str | None, typer.Option(help="Only leads entering in this period, e.g. 2026-Q3.")] = None,
+    stages: Annotated[str | None, typer.Option(help="Stages to pair up, e.g. mql,customer (default: all).")] = None,
+    stuck: Annotated[bool, typer.Option("--stuck", help="List leads stuck in a stage instead.")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Judge stuck leads at this time (default: now).")] = None,
+    output: FormatOption = "table",
+) -> None:
+    """Funnel conversion and time between stages, or the stuck leads.
+
+    Counts, conversion and median, p75 and p90 days per pair of stages; by cohort and breakdown.
+    """
+    from baton.service.funnel import funnel_report, stuck_report
+
+    keys = [k.strip() for k in stages.split(",") if k.strip()] if stages else None
+    when = _parse_when(as_of, "--as-of") if as_of else system_clock()
+    with _store_tables(output) as (tables, contract):
+        if stuck:
+            frame = stuck_report(tables, contract, as_of=when)
+        else:
+            frame = funnel_report(tables, contract, by=by, cohort=cohort, period=period, stages=keys)
+    if output == "csv":
+        _echo_csv(frame)
+    elif output == "json":
+        rows = json.loads(frame.to_json(orient="records", date_format="iso"))
+        _echo_json({"stuck": rows, "as_of": when.isoformat()} if stuck else {"funnel": rows})
+    elif stuck:
+        _show(_stuck_table(frame, when))
+    else:
+        _show(_funnel_pairs_table(frame, by, cohort, period))
+
+
+def _funnel_pairs_table(frame: pd.DataFrame, by: str | None, cohort: str | None, period: str | None) -> Table:
+    """One row per pair of stages under a heading per group; the overall group last."""
+    from baton.analytics.funnel import OVERALL
+
+    groups = [c for c in (by, "cohort" if cohort else None) if c]
+    title = "Funnel" + (f", {period}" if period else "") + (f", by {by}" if by else "")
+    title += (f", {cohort}ly cohorts" if cohort else "") + " (times in days)"
+    table = _look(title, "stage", "entered", "went on", "rate", "timed", "median", "p75", "p90")
+    if by:
+        frame = frame.assign(_last=frame[by] == OVERALL).sort_values(["_last", *groups, "step"])
+    previous = None
+    for row in frame.itertuples(index=False):
+        group = tuple(str(getattr(row, g)) for g in groups)
+        if group and group != previous:
+            if previous is not None:
+                table.add_section()
+            table.add_row(" · ".join(group), style="bold")
+        table.add_row(
+            f"{'  ' if group else ''}{row.stage} → {row.next_stage}", _number(row.entered),
+            _number(row.converted), _percent(row.conversion), _number(row.timed),
+            *(_number(v, 1) for v in (row.median_days, row.p75_days, row.p90_days)),
+        )
+        previous = group
+    return table
+
+
+def _stuck_table(frame: pd.DataFrame, when: dt.datetime) -> Table:
+    table = _look(
+        f"Stuck leads at {when:%Y-%m-%d %H:%M %Z} ({len(frame)})",
+        "lead", "email", "owner", "stage", "entered", "days", "limit",
+    )
+    for column in table.columns[1:5]:
+        column.justify = "left"
+    for row in frame.itertuples(index=False):
+        table.add_row(
+            row.external_id, row.email or "", row.owner, row.stage,
+            f"{row.entered_at:%Y-%m-%d %H:%M}", _number(row.days_in_stage, 1), str(row.stuck_after_days),
+        )
+    return table
 
 
 def main() -> None:
