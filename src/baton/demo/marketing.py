@@ -154,18 +154,20 @@ def draw_touches(
     hand_raiser: NDArray[np.bool_],
     last_move: Moments,
     depth: Ints,
+    scale: float = 1.0,
 ) -> Touches:
     """Touches of every lead: visits before it, the converting touch, nurture after it.
 
     ``last_move`` is each lead's last main-path move before the window's end (its arrival if
     none) and ``depth`` how many main-path stages it passed; nurture falls between arrival
     and the last move, or in the 45 days after arrival for a lead that has not moved.
+    ``scale`` multiplies the expected number of visits and nurture touches.
     """
     n = len(arrivals)
     created = arrivals.created
-    before = np.repeat(np.arange(n), rng.poisson(1.2, n))
+    before = np.repeat(np.arange(n), rng.poisson(1.2 * scale, n))
     before_at = created[before] - days(rng.exponential(7, before.size))
-    nurture = np.repeat(np.arange(n), rng.poisson(0.8 + 1.2 * depth))
+    nurture = np.repeat(np.arange(n), rng.poisson((0.8 + 1.2 * depth) * scale))
     span = np.where(last_move > created, last_move - created, days(45.0))[nurture]
     nurture_at = created[nurture] + days(rng.random(nurture.size) * (span / np.timedelta64(1, "D")))
 
