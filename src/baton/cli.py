@@ -748,6 +748,78 @@ def _stuck_table(frame: pd.DataFrame, when: dt.datetime) -> Table:
     return table
 
 
+# -- export, and where analytics read -----------------------------------------------------------
+export_app = typer.Typer(help="Copy the store's tables to Parquet or DuckDB for analytics.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+#: The ``--source`` option every analytics command takes; resolve it with :func:`open_tables`.
+SourceOption = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        help="Where to read: store (BATON_DATABASE_URL), a DuckDB file, or a Parquet folder from `baton export`.",
+    ),
+]
+ExportTables = Annotated[
+    list[str] | None,
+    typer.Option("--tables", help="Tables to export, comma-separated or repeated (default: all)."),
+]
+ExportForce = Annotated[bool, typer.Option("--force", help="Overwrite what an earlier export wrote.")]
+
+if TYPE_CHECKING:
+    from baton.analytics.source import Tables
+
+
+def open_tables(source: str) -> Tables:
+    """The analytics tables named by a ``--source`` option (see docs/cli.md, Analytics sources)."""
+    from baton.analytics.source import open_source
+
+    return open_source(source, settings().database_url)
+
+
+@export_app.command("parquet")
+@handle_errors
+def export_parquet(
+    folder: Annotated[Path, typer.Argument(help="Folder for the <table>.parquet files.")],
+    tables: ExportTables = None,
+    force: ExportForce = False,
+) -> None:
+    """Write the store's tables to FOLDER/<table>.parquet."""
+    from baton.analytics.export import export_parquet as export
+
+    _export(export, folder, tables, force)
+
+
+@export_app.command("duckdb")
+@handle_errors
+def export_duckdb(
+    file: Annotated[Path, typer.Argument(help="The DuckDB database file to write.")],
+    tables: ExportTables = None,
+    force: ExportForce = False,
+) -> None:
+    """Write the store's tables into one DuckDB database file."""
+    from baton.analytics.export import export_duckdb as export
+
+    _export(export, file, tables, force)
+
+
+def _export(export: Callable[..., dict[str, int]], target: Path, tables: list[str] | None, force: bool) -> None:
+    from baton.analytics.source import from_store
+
+    names = [n.strip() for value in tables or [] for n in value.split(",") if n.strip()]
+    source = from_store(settings().database_url)
+    try:
+        with progress_bars() as bars:
+            rows = export(source, target, names=names or None, force=force, progress=bars)
+    finally:
+        source.close()
+    table = Table("table", "rows", title=f"exported to {target}")
+    table.columns[1].justify = "right"
+    for name, count in rows.items():
+        table.add_row(name, f"{count:,}")
+    out.print(table)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+import duckdb
 import ibis
 from ibis.backends import BaseBackend
 
 from baton.analytics.engine import connect
-from baton.errors import NotFound
+from baton.errors import InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,50 @@ def from_duckdb(path: Path) -> Tables:
     if not path.is_file():
         raise NotFound(f"{path}: no such DuckDB file")
     return from_backend(ibis.duckdb.connect(str(path)))
+
+
+#: The ``--source`` that means the operational store itself.
+STORE = "store"
+
+
+def open_source(spec: str | None, database_url: str) -> Tables:
+    """The tables an analytics command reads, from its ``--source`` option.
+
+    Parameters
+    ----------
+    spec
+        ``"store"`` (or nothing) for the operational store at ``database_url``; the path of a
+        DuckDB file (``*.duckdb``, ``*.db`` written by ``baton export duckdb``, or any
+        existing file); or the folder of a Parquet export (``baton export parquet``).
+    database_url
+        The store's URL (``BATON_DATABASE_URL``), used when ``spec`` names the store.
+
+    Returns
+    -------
+    Tables
+        The store's tables on the matching backend; close them with :meth:`Tables.close`.
+
+    Raises
+    ------
+    NotFound
+        When the file or folder does not exist, or lacks a table.
+    InvalidInput
+        For a store URL Baton cannot read analytics from.
+    """
+    if spec is None or spec.strip() in ("", STORE):
+        return from_store(database_url)
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return from_parquet(path)
+    if path.is_file() or path.suffix == ".duckdb":
+        try:
+            return from_duckdb(path)
+        except duckdb.Error as exc:
+            raise InvalidInput(
+                f"--source {path}: not a DuckDB file ({str(exc).splitlines()[0]}); give a file "
+                "written by `baton export duckdb`, or a folder written by `baton export parquet`"
+            ) from exc
+    raise NotFound(
+        f'--source "{spec}": no such file or folder; give "store", a DuckDB file written by '
+        "`baton export duckdb FILE`, or a folder written by `baton export parquet FOLDER`"
+    )
