@@ -74,26 +74,33 @@ def funnel_by_channel(
     if not keys:
         raise ValueError("the funnel needs at least one stage")
     moves = stage_changes.filter((_.subject == "lead") & _.to_stage.isin(keys))
-    flags = {
-        # 1/0 rather than a cast: PostgreSQL casts booleans to int4 but not to int8
-        f"s{i}": (moves.to_stage.isin(keys[i:]) if cumulative else moves.to_stage == key)
-        .ifelse(1, 0)
-        .max()
-        for i, key in enumerate(keys)
-    }
-    per_lead = moves.group_by(lead_id=moves.subject_id).aggregate(**flags)
-    labelled = per_lead.join(leads, per_lead.lead_id == leads.id).select(
-        channel=leads.channel.fill_null(UNKNOWN), **{name: per_lead[name] for name in flags}
+    step = moves.to_stage.cases(*((key, i) for i, key in enumerate(keys)))
+    if cumulative:
+        # a lead reached every stage up to the furthest one it entered: one max per lead
+        per_lead = moves.group_by(lead_id=moves.subject_id).aggregate(step=step.max())
+    else:
+        per_lead = moves.select(lead_id=moves.subject_id, step=step).distinct()
+    joined = per_lead.join(leads, per_lead.lead_id == leads.id)
+    # leads per channel and step: a few rows per channel, all the rest works on these
+    counted = joined.group_by(
+        channel=leads.channel.fill_null(UNKNOWN), step=per_lead.step
+    ).aggregate(n=_.count())
+    counted = counted.union(
+        counted.group_by("step")
+        .aggregate(n=_.n.sum())
+        .mutate(channel=ibis.literal(OVERALL))
+        .select("channel", "step", "n")
     )
-    sums = {name: labelled[name].sum() for name in flags}
-    wide = (
-        labelled.group_by("channel")
-        .aggregate(**sums)
-        .union(
-            labelled.aggregate(**sums)
-            .mutate(channel=ibis.literal(OVERALL))
-            .select("channel", *flags)
-        )
+    wide = counted.group_by("channel").aggregate(
+        **{
+            # 1/0 rather than a cast: PostgreSQL casts booleans to int4 but not to int8;
+            # the cast keeps DuckDB's sums (128-bit) ordinary integers
+            f"s{i}": ((counted.step >= i) if cumulative else (counted.step == i))
+            .ifelse(counted.n, 0)
+            .sum()
+            .cast("int64")
+            for i in range(len(keys))
+        }
     )
     rows = [
         wide.select(
