@@ -1,0 +1,161 @@
+"""Write the scoreboard benchmark's results into ``docs/benchmarks.md``, its own section only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import sqlite3
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+BEGIN = "<!-- scoreboard: written by benchmarks/scoreboard.py; rerunning it replaces this section -->"
+END = "<!-- end of scoreboard -->"
+HEADER = """# Benchmarks
+
+How fast Baton is where speed matters. Each section is written by a script in `benchmarks/`;
+running the script again replaces its own section and leaves the others alone.
+"""
+#: The goals of the scoreboard (issue 3): Baton ÷ hand SQL at most, pandas ÷ Baton at least,
+#: and Baton's peak memory in MB below.
+GOAL_SQL, GOAL_PANDAS, GOAL_MEMORY = 1.5, 10.0, 4096.0
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One contender's runs on one engine."""
+
+    label: str
+    engine: str
+    name: str
+    leads: int
+    times: list[float]
+    peak_mb: float
+    result: Path
+
+    @property
+    def best(self) -> float:
+        return min(self.times)
+
+
+def machine() -> dict[str, str]:
+    """What the numbers were measured on: CPU model, cores, memory, system, library versions."""
+    cpu = "unknown CPU"
+    info = Path("/proc/cpuinfo")
+    if info.is_file():
+        names = [ln.split(":", 1)[1].strip() for ln in info.read_text().splitlines()
+                 if ln.startswith("model name")]  # fmt: skip
+        cpu = names[0] if names else cpu
+    memory = "unknown"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.is_file():
+        total = next(ln for ln in meminfo.read_text().splitlines() if ln.startswith("MemTotal"))
+        memory = f"{int(total.split()[1]) / 1024**2:.1f} GiB"
+    libraries = ", ".join(
+        f"{name} {version(name)}" for name in ("duckdb", "ibis-framework", "pandas", "pyarrow")
+    )
+    return {
+        "date": dt.date.today().isoformat(),
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": memory,
+        "system": f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
+        "libraries": f"{libraries}, SQLite {sqlite3.sqlite_version}",
+    }
+
+
+def _ratio_lines(measured: list[Measured]) -> list[str]:
+    by = {(m.name, m.engine, m.leads): m for m in measured}
+    leads = max(m.leads for m in measured)
+    baton = by[("baton", "DuckDB file", leads)]
+    funnel = by[("baton-funnel", "DuckDB file", leads)]
+    sql = by[("sql", "DuckDB file", leads)]
+    pandas = by[("pandas", "pandas", leads)]
+    tuned = by[("pandas-tuned", "pandas", leads)]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    to_sql, funnel_to_sql = baton.best / sql.best, funnel.best / sql.best
+    from_pandas = pandas.best / baton.best
+    return [
+        f"- Baton ÷ hand-written SQL: **{to_sql:.2f}×** (goal at most {GOAL_SQL}×: "
+        f"{verdict(to_sql <= GOAL_SQL)}); the funnel section alone {funnel_to_sql:.2f}×.",
+        f"- pandas ÷ Baton: **{from_pandas:.1f}×** (goal at least {GOAL_PANDAS:.0f}×: "
+        f"{verdict(from_pandas >= GOAL_PANDAS)}); tuned pandas ÷ Baton "
+        f"{tuned.best / baton.best:.1f}×.",
+        f"- Baton's peak memory: **{baton.peak_mb:,.0f} MB** (goal under {GOAL_MEMORY:,.0f} MB: "
+        f"{verdict(baton.peak_mb < GOAL_MEMORY)}).",
+    ]
+
+
+def section(
+    measured: list[Measured],
+    *,
+    machine: dict[str, str],
+    sizes: dict[int, dict[str, int]],
+    loads: list[tuple[str, float]],
+    options: dict[str, object],
+) -> str:
+    """The scoreboard section in Markdown."""
+    runs = options["runs"]
+    lines = [
+        BEGIN,
+        "## Scoreboard",
+        "",
+        f"Measured {machine['date']} on {machine['cpu']}, {machine['cores']} cores, "
+        f"{machine['memory']} of memory ({machine['system']}; {machine['libraries']}).",
+        "",
+        "**Method.** `python benchmarks/scoreboard.py` simulates the funnel with the demo "
+        "simulator's columnar path (`baton.demo.columns.simulate_columns`, seed "
+        f"{options['seed']}, 18 months ending {options['end']}), with {options['touches']}× "
+        "the demo's marketing touches per lead so that stage changes and touchpoints together "
+        "pass ten per lead, and writes it to Parquet and a DuckDB file. The same data is "
+        "loaded into a SQLite store and a PostgreSQL database through the store's own schema. "
+        "Each contender runs in a fresh process: one warm-up run, then the best of "
+        f"{runs} runs; peak memory is the process's resident-set high-water mark "
+        "(`ru_maxrss`, interpreter and libraries included). Baton runs `full_scoreboard` "
+        "(every section of `baton.analytics.scoreboard.sections`) through Ibis; the "
+        "hand-written SQL computes the same funnel in one DuckDB query (a single pass over "
+        "the lead moves: each lead's furthest stage, counted per channel). pandas runs twice: as an "
+        "analyst writes it (read the two Parquet files, merge the channel, count the distinct "
+        "leads reaching each stage per channel), and tuned (only the columns it uses, one "
+        "`max` per lead, cumulative counts). The harness checks that "
+        "every contender's funnel equals the SQL's (counts exactly, rates to 1e-9) before "
+        "writing this section.",
+        "",
+        "| contender | engine | leads | best (s) | all runs (s) | peak memory (MB) |",
+        "|---|---|--:|--:|---|--:|",
+    ]
+    for m in measured:
+        all_runs = ", ".join(f"{t:.3f}" for t in m.times)
+        lines.append(
+            f"| {m.label} | {m.engine} | {m.leads:,} | {m.best:.3f} | {all_runs} | "
+            f"{m.peak_mb:,.0f} |"
+        )
+    lines += ["", *_ratio_lines(measured), "", "Rows per table:", ""]
+    names = list(next(iter(sizes.values())))
+    lines.append("| leads | " + " | ".join(names) + " | stage changes + touchpoints |")
+    lines.append("|--:|" + "--:|" * (len(names) + 1))
+    for leads, rows in sorted(sizes.items()):
+        both = rows["stage_changes"] + rows["touchpoints"]
+        lines.append(f"| {leads:,} | " + " | ".join(f"{rows[n]:,}" for n in names) + f" | {both:,} |")
+    if loads:
+        took = "; ".join(f"{engine} {seconds:.0f} s" for engine, seconds in loads)
+        lines += ["", f"Loading the stores took: {took}."]
+    return "\n".join([*lines, END])
+
+
+def write_section(path: Path, measured: list[Measured], **details: object) -> None:
+    """Replace the scoreboard section of ``path`` (create the file if needed)."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else HEADER
+    new = section(measured, **details)  # type: ignore[arg-type]
+    if BEGIN in text and END in text:
+        before, rest = text.split(BEGIN, 1)
+        after = rest.split(END, 1)[1]
+        text = before + new + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + new + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
