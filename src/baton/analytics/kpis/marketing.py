@@ -68,20 +68,24 @@ def cac(t: Tables, contract: Contract, scope: Scope) -> ibis.Table:
     return ratio("cac", sums, sums.spend, sums.customers, NO_CUSTOMERS)
 
 
-def first_touch_channels(t: Tables) -> ibis.Table:
+def first_touch_channels(t: Tables, among: ibis.Column | None = None) -> ibis.Table:
     """Per lead, the channel of its first touch, or the lead's own channel when it has none.
 
     Returns ``source_lead_id`` and ``source_channel``; ties in time go to the touch stored
-    first.
+    first. With ``among`` (a column of lead ids), only those leads: ranking every touch of
+    every lead is what a scoreboard spends its time on otherwise.
     """
     touches = t.touchpoints.filter(t.touchpoints.lead_id.notnull())
+    leads = t.leads
+    if among is not None:
+        touches = touches.filter(touches.lead_id.isin(among))
+        leads = leads.filter(leads.id.isin(among))
     ranked = touches.mutate(
         nth=ibis.row_number().over(
             group_by=touches.lead_id, order_by=[touches.occurred_at, touches.id]
         )
     )
     first = ranked.filter(ranked.nth == 0).select(touched_id=ranked.lead_id, first=ranked.channel)
-    leads = t.leads
     joined = leads.left_join(first, leads.id == first.touched_id)
     return joined.select(
         source_lead_id=leads.id, source_channel=joined.first.fill_null(leads.channel)
@@ -89,12 +93,17 @@ def first_touch_channels(t: Tables) -> ibis.Table:
 
 
 def marketing_touch_times(
-    t: Tables, key: str, not_marketing: frozenset[str] | None
+    t: Tables, key: str, not_marketing: frozenset[str] | None, among: ibis.Column | None = None
 ) -> ibis.Table:
-    """The first marketing touch per value of ``key`` (``lead_id`` or ``account_id``)."""
+    """The first marketing touch per value of ``key`` (``lead_id`` or ``account_id``).
+
+    With ``among``, only for those values of ``key``.
+    """
     touches = t.touchpoints.filter(
         t.touchpoints[key].notnull() & is_marketing(t.touchpoints.channel, not_marketing)
     )
+    if among is not None:
+        touches = touches.filter(touches[key].isin(among))
     return touches.group_by(touches[key].name(f"touched_{key}")).aggregate(
         **{f"first_{key}": touches.occurred_at.min()}
     )
@@ -125,9 +134,11 @@ def marketing_pipeline(
         denominator the amount of every deal of the period, whatever its source.
     """
     deals = deal_facts(t, contract, scope)
-    sources = first_touch_channels(t)
-    by_lead = marketing_touch_times(t, "lead_id", not_marketing)
-    by_account = marketing_touch_times(t, "account_id", not_marketing)
+    # touches matter only for the leads and accounts that have deals
+    o = t.opportunities
+    sources = first_touch_channels(t, among=o.lead_id)
+    by_lead = marketing_touch_times(t, "lead_id", not_marketing, among=o.lead_id)
+    by_account = marketing_touch_times(t, "account_id", not_marketing, among=o.account_id)
     joined = deals
     for right, left_key, right_key in (
         (sources, "lead_id", "source_lead_id"),
