@@ -20,6 +20,7 @@ running the script again replaces its own section and leaves the others alone.
 #: The goals of the scoreboard (issue 3): Baton ÷ hand SQL at most, pandas ÷ Baton at least,
 #: and Baton's peak memory in MB below.
 GOAL_SQL, GOAL_PANDAS, GOAL_MEMORY = 1.5, 10.0, 4096.0
+X = "\u00d7"  # the multiplication sign, as in 1.5x
 
 
 @dataclass(frozen=True)
@@ -66,28 +67,35 @@ def machine() -> dict[str, str]:
 
 
 def _ratio_lines(measured: list[Measured]) -> list[str]:
+    """The ratios the goals are about, as a Markdown table with a verdict per goal."""
     by = {(m.name, m.engine, m.leads): m for m in measured}
     leads = max(m.leads for m in measured)
-    baton = by[("baton", "DuckDB file", leads)]
+    board = by[("baton", "DuckDB file", leads)]
     funnel = by[("baton-funnel", "DuckDB file", leads)]
-    sql = by[("sql", "DuckDB file", leads)]
-    pandas = by[("pandas", "pandas", leads)]
-    tuned = by[("pandas-tuned", "pandas", leads)]
+    sql = by[("sql", "DuckDB file", leads)].best
+    pandas = by[("pandas", "pandas", leads)].best
+    tuned = by[("pandas-tuned", "pandas", leads)].best
 
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "**not met**"
+    def row(what: str, value: float, goal: str, ok: bool | None, unit: str = X) -> str:
+        verdict = "" if ok is None else "met" if ok else "**not met**"
+        shown = f"{value:,.0f} MB" if unit == "MB" else f"{value:.2f}{X}"
+        return f"| {what} | {shown} | {goal} | {verdict} |"
 
-    to_sql, funnel_to_sql = baton.best / sql.best, funnel.best / sql.best
-    from_pandas = pandas.best / baton.best
     return [
-        f"- Baton ÷ hand-written SQL: **{to_sql:.2f}×** (goal at most {GOAL_SQL}×: "
-        f"{verdict(to_sql <= GOAL_SQL)}); the funnel section alone {funnel_to_sql:.2f}×.",
-        f"- pandas ÷ Baton: **{from_pandas:.1f}×** (goal at least {GOAL_PANDAS:.0f}×: "
-        f"{verdict(from_pandas >= GOAL_PANDAS)}); tuned pandas ÷ Baton "
-        f"{tuned.best / baton.best:.1f}×.",
-        f"- Baton's peak memory: **{baton.peak_mb:,.0f} MB** (goal under {GOAL_MEMORY:,.0f} MB: "
-        f"{verdict(baton.peak_mb < GOAL_MEMORY)}).",
-    ]
+        "| ratio (DuckDB file) | value | goal | |",
+        "|---|--:|---|---|",
+        row("Baton full scoreboard ÷ hand-written funnel SQL", board.best / sql,
+            f"at most {GOAL_SQL}{X}", board.best / sql <= GOAL_SQL),
+        row("Baton funnel section ÷ hand-written funnel SQL (like for like)", funnel.best / sql,
+            f"at most {GOAL_SQL}{X}", funnel.best / sql <= GOAL_SQL),
+        row("pandas, as an analyst writes it ÷ Baton full scoreboard", pandas / board.best,
+            f"at least {GOAL_PANDAS:.0f}{X}", pandas / board.best >= GOAL_PANDAS),
+        row("pandas, as an analyst writes it ÷ Baton funnel section", pandas / funnel.best,
+            f"at least {GOAL_PANDAS:.0f}{X}", pandas / funnel.best >= GOAL_PANDAS),
+        row("pandas, tuned ÷ Baton funnel section", tuned / funnel.best, "", None),
+        row("Baton full scoreboard, peak memory", board.peak_mb, f"under {GOAL_MEMORY:,.0f} MB",
+            board.peak_mb < GOAL_MEMORY, unit="MB"),
+    ]  # fmt: skip
 
 
 def section(
@@ -109,15 +117,18 @@ def section(
         "",
         "**Method.** `python benchmarks/scoreboard.py` simulates the funnel with the demo "
         "simulator's columnar path (`baton.demo.columns.simulate_columns`, seed "
-        f"{options['seed']}, 18 months ending {options['end']}), with {options['touches']}× "
+        f"{options['seed']}, 18 months ending {options['end']}), with {options['touches']}{X} "
         "the demo's marketing touches per lead so that stage changes and touchpoints together "
         "pass ten per lead, and writes it to Parquet and a DuckDB file. The same data is "
         "loaded into a SQLite store and a PostgreSQL database through the store's own schema. "
         "Each contender runs in a fresh process: one warm-up run, then the best of "
         f"{runs} runs; peak memory is the process's resident-set high-water mark "
-        "(`ru_maxrss`, interpreter and libraries included). Baton runs `full_scoreboard` "
-        "(every section of `baton.analytics.scoreboard.sections`) through Ibis; the "
-        "hand-written SQL computes the same funnel in one DuckDB query (a single pass over "
+        "(`VmHWM`, interpreter and libraries included). Baton runs "
+        "`baton.service.full_scoreboard.full_scoreboard` for "
+        f"{options['period']}: every section of the weekly scoreboard (the funnel, the shared "
+        "KPIs, both sides of the SLA with business hours, goal progress), so it does far more "
+        "work than the funnel the other contenders compute; the funnel section alone is timed "
+        "too. The hand-written SQL computes the same funnel in one DuckDB query (a single pass over "
         "the lead moves: each lead's furthest stage, counted per channel). pandas runs twice: as an "
         "analyst writes it (read the two Parquet files, merge the channel, count the distinct "
         "leads reaching each stage per channel), and tuned (only the columns it uses, one "

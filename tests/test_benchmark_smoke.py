@@ -49,7 +49,7 @@ def test_the_benchmark_harness_runs_and_the_contenders_agree(tmp_path: Path) -> 
     report = out.read_text()
     assert report.count("## Scoreboard") == 1 and "kept as it is" in report
     for row in ("| Baton full scoreboard (Ibis) | DuckDB file | 2,000 |", "| hand-written SQL |",
-                "| pandas", "| Baton full scoreboard (Ibis) | SQLite | 2,000 |", "Baton ÷ hand-written SQL"):
+                "| pandas", "| Baton full scoreboard (Ibis) | SQLite | 2,000 |", "Baton funnel section ÷ hand-written funnel SQL"):
         assert row in report, row
     if server:
         assert "| Baton full scoreboard (Ibis) | PostgreSQL | 2,000 |" in report

@@ -1,5 +1,6 @@
 """The full scoreboard gives the same numbers on every engine: the store's SQLite or PostgreSQL,
-a DuckDB file and a Parquet folder exported from it.
+a DuckDB file and a Parquet folder exported from it, for every section (funnel, KPIs, SLA,
+goals).
 
 Each test loads a history into the store (SQLite, and PostgreSQL when configured), exports it
 with ``baton export``, computes :func:`full_scoreboard` on the three sources and compares:
@@ -22,11 +23,12 @@ from tests.fixtures import ten_leads
 
 from baton.analytics.export import export_duckdb, export_parquet
 from baton.analytics.funnel import OVERALL
-from baton.analytics.scoreboard import full_scoreboard
+from baton.analytics.period import Period
 from baton.analytics.source import from_backend, open_source
 from baton.contract import Contract, default_contract_text, parse_contract
 from baton.demo import run_demo
 from baton.demo.columns import simulate_columns
+from baton.service.full_scoreboard import full_scoreboard
 
 END = dt.date(2026, 11, 1)
 
@@ -34,6 +36,11 @@ END = dt.date(2026, 11, 1)
 @pytest.fixture(scope="module")
 def contract() -> Contract:
     return parse_contract(default_contract_text())
+
+
+def quarter(contract: Contract) -> Period:
+    """The quarter both histories fall in (the demo's window ends 2026-10-31)."""
+    return Period.parse("2026-Q3", contract.business_hours.zone)
 
 
 def comparable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -72,13 +79,13 @@ def on_every_engine(
     try:
         export_parquet(store, tmp_path / "parquet", batch_rows=1000)
         export_duckdb(store, tmp_path / "baton.duckdb", batch_rows=1000)
-        boards = {"store": full_scoreboard(store, contract)}
+        boards = {"store": full_scoreboard(store, contract, quarter(contract))}
     finally:
         store.close()
     for spec in (tmp_path / "parquet", tmp_path / "baton.duckdb"):
         tables = open_source(str(spec), database_url)
         try:
-            boards[spec.name] = full_scoreboard(tables, contract)
+            boards[spec.name] = full_scoreboard(tables, contract, quarter(contract))
         finally:
             tables.close()
     return boards
@@ -127,7 +134,7 @@ def test_the_demo_gives_the_same_scoreboard_everywhere(
     for name, table in columns.items():
         con.from_arrow(table).create(name)
     tables = from_backend(ibis.duckdb.from_connection(con))
-    assert_same(boards["store"], full_scoreboard(tables, contract), "columns")
+    assert_same(boards["store"], full_scoreboard(tables, contract, quarter(contract)), "columns")
     funnel = boards["store"]["funnel"]
     assert funnel.loc[funnel["channel"] == OVERALL, "reached"].iloc[0] == 1500
 

@@ -1,0 +1,71 @@
+"""The full scoreboard: every section the weekly meeting looks at, computed on any engine.
+
+:func:`full_scoreboard` is the one place that lists the sections: the funnel, the shared KPIs,
+both sides of the SLA and progress to the goals, for one period, as small frames. It runs on
+whatever :class:`~baton.analytics.source.Tables` it is given (the store's SQLite or PostgreSQL,
+a DuckDB file, a Parquet export), so the engine test and the benchmark, which both call it,
+check and time every section on every engine. The sections that are plain Ibis expressions are
+in :func:`expressions`; a section that needs Python after the query (business hours) is added
+in :func:`full_scoreboard` itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+
+from baton.analytics.funnel import funnel_by_channel
+from baton.analytics.kpis import kpi_table
+from baton.analytics.period import Period
+from baton.analytics.source import Tables
+from baton.contract import Contract
+from baton.service.commitments import goals_report, sla_report
+
+
+def expressions(tables: Tables, contract: Contract, period: Period) -> dict[str, ibis.Table]:
+    """The sections that are one Ibis expression each, by name, not yet run.
+
+    ``funnel`` counts every lead in the log whatever the period (see
+    :func:`~baton.analytics.funnel.funnel_by_channel`); ``kpis`` is every shared KPI over the
+    period, overall (:func:`~baton.analytics.kpis.kpi_table`).
+    """
+    return {
+        "funnel": funnel_by_channel(tables.stage_changes, tables.leads, contract.main_path()),
+        "kpis": kpi_table(tables, contract, period),
+    }
+
+
+def full_scoreboard(tables: Tables, contract: Contract, period: Period) -> dict[str, pd.DataFrame]:
+    """Every section of the scoreboard for ``period``, as of the period's end.
+
+    Parameters
+    ----------
+    tables
+        The store's tables on one backend.
+    contract
+        The contract in force: stages, pipeline, SLA terms, business hours, goals.
+    period
+        The reporting period. Moves and activities after its end are left out of the SLA and
+        the goals, so a past period always gives the same numbers.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``funnel`` and ``kpis`` (see :func:`expressions`); ``sla_sales`` (first touch within
+        the SLA by rep), ``sla_volume`` (MQLs per month against the commitment),
+        ``sla_acceptance`` (one row: sales' acceptance of the period's MQLs); ``goals``
+        (progress to each goal of the contract).
+    """
+    board = {
+        name: tables.backend.execute(expr)
+        for name, expr in expressions(tables, contract, period).items()
+    }
+    as_of = period.bounds()[1].replace(tzinfo=dt.UTC)
+    sla = sla_report(tables, contract, as_of=as_of, period=period, by="rep")
+    board["sla_sales"] = sla.sales
+    board["sla_volume"] = sla.volume
+    board["sla_acceptance"] = pd.DataFrame([sla.acceptance.as_dict()])
+    board["goals"] = goals_report(tables, contract, as_of=as_of)
+    return board
