@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 from tests.fixtures import ten_leads
+from tests.fixtures.frames import assert_same
 
 from baton.analytics.export import export_duckdb, export_parquet
 from baton.analytics.funnel import OVERALL
@@ -41,34 +42,6 @@ def contract() -> Contract:
 def quarter(contract: Contract) -> Period:
     """The quarter both histories fall in (the demo's window ends 2026-10-31)."""
     return Period.parse("2026-Q3", contract.business_hours.zone)
-
-
-def comparable(frame: pd.DataFrame) -> pd.DataFrame:
-    """A result in one shape whatever engine computed it.
-
-    Decimals become floats, missing values one kind of missing, rows a fixed order (collations
-    differ between engines). Numbers are then compared to a relative 1e-9, which is exact for
-    counts (below 1e9 a relative 1e-9 is less than one).
-    """
-    out = frame.copy()
-    for column in out.columns:
-        values = out[column]
-        if values.dtype == object and values.map(lambda v: isinstance(v, Decimal)).any():
-            values = values.astype("float64")
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            out[column] = values.astype("float64")
-        else:
-            out[column] = values.astype(object).where(values.notna(), None)
-    keys = [c for c in out.columns if out[c].dtype == object]
-    return out.sort_values(keys, key=lambda s: s.fillna("")).reset_index(drop=True)
-
-
-def assert_same(expected: dict[str, pd.DataFrame], got: dict[str, pd.DataFrame], where: str) -> None:
-    assert set(got) == set(expected), where
-    for name, frame in expected.items():
-        pd.testing.assert_frame_equal(
-            comparable(got[name]), comparable(frame), check_dtype=False, rtol=1e-9, obj=f"{where}: {name}"
-        )
 
 
 def on_every_engine(

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine
 from tests.fixtures import ten_leads
+from tests.fixtures.frames import assert_same
 from typer.testing import CliRunner
 
 from baton.analytics.export import export_duckdb, export_parquet
@@ -125,3 +128,38 @@ def test_export_commands(sqlite_engine: Engine, clock: object, tmp_path: Path,
     assert pa.types.is_timestamp(
         duckdb.connect(str(file), read_only=True).table("leads").arrow().schema.field("created_at").type
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["scoreboard", "--period", "2026-Q3", "--by", "channel"],
+        ["sla", "--period", "2026-Q3"],
+        ["goals"],
+        ["plan", "--revenue", "100000", "--period", "2026-Q4"],
+    ],
+)
+def test_analytics_commands_read_any_source(
+    command: list[str], sqlite_engine: Engine, clock: object, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    ten_leads.load(sqlite_engine, clock)
+    monkeypatch.setenv("BATON_DATABASE_URL", str(sqlite_engine.url))
+    monkeypatch.delenv("BATON_CONTRACT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("baton.cli.system_clock", clock)  # "now" is the same for every source
+    store = from_store(str(sqlite_engine.url))
+    export_parquet(store, tmp_path / "export")
+    export_duckdb(store, tmp_path / "baton.duckdb")
+    store.close()
+    runner = CliRunner()
+    results = {}
+    for source in ("store", str(tmp_path / "export"), str(tmp_path / "baton.duckdb")):
+        done = runner.invoke(app, [*command, "--format", "csv", "--source", source])
+        assert done.exit_code == 0, done.output
+        results[source] = {"csv": pd.read_csv(io.StringIO(done.output))}
+    assert len(results["store"]["csv"]) > 0
+    for source, frames in results.items():
+        assert_same(results["store"], frames, source)
+    missing = runner.invoke(app, [*command, "--source", str(tmp_path / "nothing")])
+    assert missing.exit_code == 1 and "baton export" in missing.output

@@ -111,6 +111,23 @@ def contract_text(s: Settings) -> str:
     return default_contract_text()
 
 
+#: The ``--source`` option every analytics command takes; resolve it with :func:`open_tables`.
+SourceOption = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        help="Where to read: store (BATON_DATABASE_URL), a DuckDB file, or a Parquet folder from `baton export`.",
+    ),
+]
+
+
+def open_tables(source: str) -> Tables:
+    """The analytics tables named by a ``--source`` option (see docs/cli.md, Analytics sources)."""
+    from baton.analytics.source import open_source
+
+    return open_source(source, settings().database_url)
+
+
 # -- top-level commands -----------------------------------------------------------------------
 @app.command()
 @handle_errors
@@ -378,6 +395,7 @@ def scoreboard(
     by: Annotated[str | None, typer.Option(help="Break down by channel, owner or team.")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Also print each KPI's definition.")] = False,
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    source: SourceOption = "store",
 ) -> None:
     """Show the shared KPIs of a period, by channel, owner or team.
 
@@ -391,10 +409,15 @@ def scoreboard(
         raise BatonError(f'--format "{output}" is not a format; use table, csv or json')
     s = settings()
     contract = parse_contract(contract_text(s))
-    engine_for(s).dispose()  # brings the schema up to date before analytics read it
+    if source == "store":
+        engine_for(s).dispose()  # brings the schema up to date before analytics read it
     zone = contract.business_hours.zone
     span = Period.parse(period, zone) if period else current_quarter(contract, system_clock())
-    board = kpi_scoreboard(s.database_url, contract, span, by)
+    tables = open_tables(source)
+    try:
+        board = kpi_scoreboard(tables, contract, span, by)
+    finally:
+        tables.close()
     if output == "csv":
         if explain:
             board["definition"] = board["kpi"].map({k.key: k.definition for k in KPIS})
@@ -477,15 +500,13 @@ PeriodOption = Annotated[
 
 
 @contextmanager
-def _store_tables(output: str) -> Iterator[tuple[Tables, Contract]]:
-    """The store's tables through Ibis and the contract in use, after checking ``--format``."""
-    from baton.analytics.source import from_store
-
+def _store_tables(output: str, source: str = "store") -> Iterator[tuple[Tables, Contract]]:
+    """The tables of ``--source`` through Ibis and the contract in use, after checking ``--format``."""
     if output not in FORMATS:
         raise BatonError(f'--format "{output}" is not a format; use table, csv or json')
     s = settings()
     contract = parse_contract(contract_text(s))
-    tables = from_store(s.database_url)
+    tables = open_tables(source)
     try:
         yield tables, contract
     finally:
@@ -529,6 +550,7 @@ def sla(
     period: PeriodOption = None,
     by: Annotated[str, typer.Option(help="rep or team.")] = "rep",
     output: FormatOption = "table",
+    source: SourceOption = "store",
 ) -> None:
     """SLA compliance of sales and marketing.
 
@@ -542,7 +564,7 @@ def sla(
     if by not in ("rep", "team"):
         raise BatonError(f'--by "{by}" is not a grouping; use rep or team')
     now = system_clock()
-    with _store_tables(output) as (tables, contract):
+    with _store_tables(output, source) as (tables, contract):
         report = sla_report(
             tables, contract, as_of=now, period=period_or_current(period, contract, now),
             by="rep" if by == "rep" else "team",
@@ -596,14 +618,14 @@ def sla(
 
 @app.command()
 @handle_errors
-def goals(output: FormatOption = "table") -> None:
+def goals(output: FormatOption = "table", source: SourceOption = "store") -> None:
     """Progress to the contract's shared goals.
 
     Actual so far in each goal's period, share of the target, and whether it is on track.
     """
     from baton.service.commitments import goals_report, records
 
-    with _store_tables(output) as (tables, contract):
+    with _store_tables(output, source) as (tables, contract):
         progress = goals_report(tables, contract, as_of=system_clock())
     if output == "json":
         _echo_json(records(progress))
@@ -635,6 +657,7 @@ def plan(
     revenue: Annotated[float, typer.Option(help="The revenue goal, in the contract's currency.")],
     period: PeriodOption = None,
     output: FormatOption = "table",
+    source: SourceOption = "store",
 ) -> None:
     """What a revenue goal needs at each funnel stage.
 
@@ -644,7 +667,7 @@ def plan(
     from baton.service.commitments import period_or_current, records, revenue_plan
 
     now = system_clock()
-    with _store_tables(output) as (tables, contract):
+    with _store_tables(output, source) as (tables, contract):
         result = revenue_plan(
             tables, contract, revenue, as_of=now, period=period_or_current(period, contract, now)
         )
@@ -752,30 +775,11 @@ def _stuck_table(frame: pd.DataFrame, when: dt.datetime) -> Table:
 export_app = typer.Typer(help="Copy the store's tables to Parquet or DuckDB for analytics.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
-#: The ``--source`` option every analytics command takes; resolve it with :func:`open_tables`.
-SourceOption = Annotated[
-    str,
-    typer.Option(
-        "--source",
-        help="Where to read: store (BATON_DATABASE_URL), a DuckDB file, or a Parquet folder from `baton export`.",
-    ),
-]
 ExportTables = Annotated[
     list[str] | None,
     typer.Option("--tables", help="Tables to export, comma-separated or repeated (default: all)."),
 ]
 ExportForce = Annotated[bool, typer.Option("--force", help="Overwrite what an earlier export wrote.")]
-
-if TYPE_CHECKING:
-    from baton.analytics.source import Tables
-
-
-def open_tables(source: str) -> Tables:
-    """The analytics tables named by a ``--source`` option (see docs/cli.md, Analytics sources)."""
-    from baton.analytics.source import open_source
-
-    return open_source(source, settings().database_url)
-
 
 @export_app.command("parquet")
 @handle_errors

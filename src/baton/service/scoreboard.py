@@ -10,7 +10,7 @@ from baton.analytics.engine import connect
 from baton.analytics.funnel import funnel_by_channel
 from baton.analytics.kpis import KPIS, OVERALL, kpi_table
 from baton.analytics.period import Period
-from baton.analytics.source import from_store
+from baton.analytics.source import Tables
 from baton.contract import Contract
 
 
@@ -47,14 +47,15 @@ def current_quarter(contract: Contract, now: dt.datetime) -> Period:
 
 
 def kpi_scoreboard(
-    database_url: str, contract: Contract, period: Period, by: str | None = None
+    tables: Tables, contract: Contract, period: Period, by: str | None = None
 ) -> pd.DataFrame:
-    """The shared KPIs over ``period``, computed inside the store at ``database_url``.
+    """The shared KPIs over ``period``, computed where ``tables`` live.
 
     Parameters
     ----------
-    database_url
-        The store's URL (``BATON_DATABASE_URL``).
+    tables
+        The store's tables (:func:`baton.analytics.source.open_source`): the store itself, a
+        DuckDB file or a Parquet export.
     contract
         The contract in force: its stage kinds say what counts as an MQL, SQL, deal won.
     period
@@ -68,11 +69,7 @@ def kpi_scoreboard(
         The rows of :func:`baton.analytics.kpis.kpi_table` with each KPI's ``name`` and
         ``unit`` from the catalogue, in the catalogue's order, the overall row first.
     """
-    tables = from_store(database_url)
-    try:
-        rows = kpi_table(tables, contract, period, by).to_pandas()
-    finally:
-        tables.close()
+    rows = tables.backend.execute(kpi_table(tables, contract, period, by))
     order = {k.key: n for n, k in enumerate(KPIS)}
     rows["name"] = rows["kpi"].map({k.key: k.name for k in KPIS})
     rows["unit"] = rows["kpi"].map({k.key: k.unit for k in KPIS})
