@@ -30,7 +30,7 @@ from baton.analytics.funnel import OVERALL, UNKNOWN  # noqa: E402
 from baton.analytics.period import Period  # noqa: E402
 from baton.analytics.source import open_source  # noqa: E402
 from baton.contract import Contract, default_contract_text, parse_contract  # noqa: E402
-from baton.service.full_scoreboard import expressions, full_scoreboard  # noqa: E402
+from baton.service.full_scoreboard import EXPRESSIONS, full_scoreboard  # noqa: E402
 
 COLUMNS = ["channel", "step", "stage", "reached", "next_stage", "converted", "conversion"]
 
@@ -161,7 +161,8 @@ def contender(
     if name == "baton":
         return lambda: full_scoreboard(tables, contract, period)["funnel"]
     if name == "baton-funnel":
-        return lambda: tables.backend.execute(expressions(tables, contract, period)["funnel"])
+        funnel = EXPRESSIONS["funnel"]
+        return lambda: tables.backend.execute(funnel(tables, contract, period))
     raise SystemExit(f"unknown contender {name!r}")
 
 

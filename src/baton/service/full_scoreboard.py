@@ -5,13 +5,14 @@ both sides of the SLA and progress to the goals, for one period, as small frames
 whatever :class:`~baton.analytics.source.Tables` it is given (the store's SQLite or PostgreSQL,
 a DuckDB file, a Parquet export), so the engine test and the benchmark, which both call it,
 check and time every section on every engine. The sections that are plain Ibis expressions are
-in :func:`expressions`; a section that needs Python after the query (business hours) is added
+in :data:`EXPRESSIONS`; a section that needs Python after the query (business hours) is added
 in :func:`full_scoreboard` itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import ibis
 import pandas as pd
@@ -23,18 +24,16 @@ from baton.analytics.source import Tables
 from baton.contract import Contract
 from baton.service.commitments import goals_report, sla_report
 
-
-def expressions(tables: Tables, contract: Contract, period: Period) -> dict[str, ibis.Table]:
-    """The sections that are one Ibis expression each, by name, not yet run.
-
-    ``funnel`` counts every lead in the log whatever the period (see
-    :func:`~baton.analytics.funnel.funnel_by_channel`); ``kpis`` is every shared KPI over the
-    period, overall (:func:`~baton.analytics.kpis.kpi_table`).
-    """
-    return {
-        "funnel": funnel_by_channel(tables.stage_changes, tables.leads, contract.main_path()),
-        "kpis": kpi_table(tables, contract, period),
-    }
+#: The sections that are one Ibis expression each, by name: how to build each from the tables,
+#: the contract and the period. ``funnel`` counts every lead in the log whatever the period
+#: (see :func:`~baton.analytics.funnel.funnel_by_channel`); ``kpis`` is every shared KPI over
+#: the period, overall (:func:`~baton.analytics.kpis.kpi_table`).
+EXPRESSIONS: dict[str, Callable[[Tables, Contract, Period], ibis.Table]] = {
+    "funnel": lambda t, contract, _: funnel_by_channel(
+        t.stage_changes, t.leads, contract.main_path()
+    ),
+    "kpis": kpi_table,
+}
 
 
 def full_scoreboard(tables: Tables, contract: Contract, period: Period) -> dict[str, pd.DataFrame]:
@@ -53,14 +52,14 @@ def full_scoreboard(tables: Tables, contract: Contract, period: Period) -> dict[
     Returns
     -------
     dict of str to pandas.DataFrame
-        ``funnel`` and ``kpis`` (see :func:`expressions`); ``sla_sales`` (first touch within
+        ``funnel`` and ``kpis`` (see :data:`EXPRESSIONS`); ``sla_sales`` (first touch within
         the SLA by rep), ``sla_volume`` (MQLs per month against the commitment),
         ``sla_acceptance`` (one row: sales' acceptance of the period's MQLs); ``goals``
         (progress to each goal of the contract).
     """
     board = {
-        name: tables.backend.execute(expr)
-        for name, expr in expressions(tables, contract, period).items()
+        name: tables.backend.execute(build(tables, contract, period))
+        for name, build in EXPRESSIONS.items()
     }
     as_of = period.bounds()[1].replace(tzinfo=dt.UTC)
     sla = sla_report(tables, contract, as_of=as_of, period=period, by="rep")
