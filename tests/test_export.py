@@ -137,6 +137,8 @@ def test_export_commands(sqlite_engine: Engine, clock: object, tmp_path: Path,
         ["sla", "--period", "2026-Q3"],
         ["goals"],
         ["plan", "--revenue", "100000", "--period", "2026-Q4"],
+        ["funnel", "--by", "channel", "--cohort", "month"],
+        ["funnel", "--stuck", "--as-of", "2026-10-01"],
     ],
 )
 def test_analytics_commands_read_any_source(

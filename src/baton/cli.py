@@ -705,6 +705,7 @@ def funnel_(
     stuck: Annotated[bool, typer.Option("--stuck", help="List leads stuck in a stage instead.")] = False,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Judge stuck leads at this time (default: now).")] = None,
     output: FormatOption = "table",
+    source: SourceOption = "store",
 ) -> None:
     """Funnel conversion and time between stages, or the stuck leads.
 
@@ -714,7 +715,7 @@ def funnel_(
 
     keys = [k.strip() for k in stages.split(",") if k.strip()] if stages else None
     when = _parse_when(as_of, "--as-of") if as_of else system_clock()
-    with _store_tables(output) as (tables, contract):
+    with _store_tables(output, source) as (tables, contract):
         if stuck:
             frame = stuck_report(tables, contract, as_of=when)
         else:
