@@ -224,6 +224,53 @@ def check_consistency(contract: Contract) -> Iterable[Problem]:
                         f"stage key{did_you_mean(key, known)}",
                     )
 
+    yield from _check_routing(contract)
+
+
+def _check_routing(contract: Contract) -> Iterable[Problem]:
+    """Routing rules: unique keys and reps, territories that do not overlap, and conditions
+    on ``territory`` and ``size_band`` that name ones the contract defines."""
+    routing = contract.routing
+    yield from _unique("routing.rules", [r.key for r in routing.rules], "key")
+    seen: dict[str, str] = {}
+    for territory, countries in routing.territories.items():
+        for country in countries:
+            folded = country.strip().casefold()
+            if folded in seen and seen[folded] != territory:
+                yield Problem(
+                    f"routing.territories.{territory}",
+                    f'"{country}" is already in territory "{seen[folded]}"; a country belongs '
+                    "to one territory",
+                )
+            seen.setdefault(folded, territory)
+    known = {"territory": list(routing.territories), "size_band": list(routing.size_bands)}
+    for i, rule in enumerate(routing.rules):
+        base = f"routing.rules[{i}]"
+        emails = [r.email.casefold() for r in rule.reps]
+        for j, email in enumerate(emails):
+            if email in emails[:j]:
+                yield Problem(f"{base}.reps[{j}]", f'"{rule.reps[j].email}" is listed twice')
+        for j, match in enumerate(rule.when):
+            if match.field not in known or match.equals is None:
+                continue
+            values = match.equals if isinstance(match.equals, list) else [match.equals]
+            for value in values:
+                if str(value) not in known[match.field]:
+                    what = "territories" if match.field == "territory" else "size_bands"
+                    hint = did_you_mean(str(value), known[match.field]) if known[match.field] else (
+                        f"; define it in [routing.{what}]"
+                    )
+                    yield Problem(
+                        f"{base}.when[{j}].equals",
+                        f'"{value}" is not one of routing.{what}{hint}',
+                    )
+    escalation = routing.escalation
+    if "reassign" in escalation.on_breach and escalation.max_reassignments == 0:
+        yield Problem(
+            "routing.escalation.max_reassignments",
+            'is 0 but on_breach says "reassign"; raise it or remove "reassign"',
+        )
+
 
 def _unique(section: str, values: Sequence[object], field: str) -> Iterable[Problem]:
     counts = Counter(values)

@@ -14,13 +14,13 @@ import datetime as dt
 import re
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
-KEY_PATTERN = r"^[a-z][a-z0-9_-]*$"
-Key = Annotated[str, Field(pattern=KEY_PATTERN, max_length=64)]
+from baton.contract.base import Key, Strict
+from baton.contract.routing import Routing
 
 
 class StageKind(StrEnum):
@@ -40,12 +40,6 @@ TERMINAL_KINDS = frozenset({StageKind.WON, StageKind.LOST, StageKind.DISQUALIFIE
 #: Kinds that sit beside the main path: skipping past them is not skipping a stage.
 SIDE_KINDS = frozenset({StageKind.RECYCLED, StageKind.DISQUALIFIED, StageKind.LOST})
 PIPELINE_KINDS = frozenset({StageKind.OPEN, StageKind.WON, StageKind.LOST})
-
-
-class Strict(BaseModel):
-    """Base for every contract section: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Stage(Strict):
@@ -245,6 +239,7 @@ class Contract(Strict):
     goals: list[Goal] = Field(default_factory=list)
     rejection_reasons: list[Reason] = Field(default_factory=list)
     mappings: Mappings = Field(default_factory=Mappings)
+    routing: Routing = Field(default_factory=Routing)
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
