@@ -18,6 +18,7 @@ transaction, so a timer's effects and its status commit together.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -42,9 +43,17 @@ def _manager(session: Session, user: t.User | None) -> t.User | None:
     return session.get(t.User, team.manager_id)
 
 
-def fire_timer(session: Session, timer: t.SlaTimer, now: dt.datetime) -> tuple[str, dict[str, Any]]:
-    """Run ``timer`` at ``now``; return its new status (``done`` or ``cancelled``) and a result."""
-    applied = contract_in_force(session, now)
+def fire_timer(
+    session: Session,
+    timer: t.SlaTimer,
+    now: dt.datetime,
+    applied: AppliedContract | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Run ``timer`` at ``now``; return its new status (``done`` or ``cancelled``) and a result.
+
+    ``applied`` is the contract in force at ``now``, looked up when not given.
+    """
+    applied = applied or contract_in_force(session, now)
     if timer.kind == ROUTE:
         return _retry_route(session, applied, timer, now)
     assignment = session.get(t.Assignment, timer.assignment_id) if timer.assignment_id else None
@@ -195,6 +204,29 @@ def _retry_route(
         return CANCELLED, {"skipped": "the lead has an owner"}
     routed = assign(session, applied, lead.id, now=now, trigger="retry")
     return DONE, {"assigned_to": routed.assignee, "reason": routed.reason}
+
+
+def preload(session: Session, timers: Sequence[t.SlaTimer]) -> list[object]:
+    """Read the assignments, leads, reps, teams and managers of ``timers`` in a few queries,
+    so running them finds everything in the session instead of asking row by row.
+
+    Keep the returned list while the timers run: the session holds its rows weakly.
+    """
+    assignment_ids = {x.assignment_id for x in timers if x.assignment_id}
+    assignments = list(
+        session.scalars(select(t.Assignment).where(t.Assignment.id.in_(assignment_ids)))
+    )
+    lead_ids = {x.lead_id for x in timers} | {a.lead_id for a in assignments}
+    leads = list(session.scalars(select(t.Lead).where(t.Lead.id.in_(lead_ids))))
+    users = list(
+        session.scalars(select(t.User).where(t.User.id.in_({a.user_id for a in assignments})))
+    )
+    teams = list(
+        session.scalars(select(t.Team).where(t.Team.id.in_({u.team_id for u in users if u.team_id})))
+    )
+    managers = {m.manager_id for m in teams if m.manager_id}
+    bosses = list(session.scalars(select(t.User).where(t.User.id.in_(managers))))
+    return [*assignments, *leads, *users, *teams, *bosses]
 
 
 def _name(user: t.User | None) -> str:

@@ -23,14 +23,17 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy.orm import Session
 
 from baton.config import Settings
 from baton.domain.model import Clock, system_clock
-from baton.service.escalation import fire_timer
+from baton.service.contracts import AppliedContract, contract_in_force
+from baton.service.escalation import fire_timer, preload
 from baton.store import tables as t
 from baton.store.engine import translate_errors
 from baton.store.handoff import claim
@@ -118,7 +121,6 @@ class Worker:
         )  # fmt: skip
         if not ids:
             return 0
-        ran: list[int] = []
         failed = 0
         with UnitOfWork(self.engine) as uow:
             session = uow.session
@@ -132,29 +134,60 @@ class Worker:
                 .order_by(t.SlaTimer.due_at, t.SlaTimer.id)
                 .with_for_update()
             ).all()
-            for row in rows:
+            applied = contract_in_force(session, now)
+            try:  # the fast way: the whole batch in one go
+                ran = self._fire(session, rows, now, applied, isolate=False)
+                uow.commit()
+            except Exception as exc:  # then timer by timer, so one failure stops no other
+                log.info("a timer of batch %s failed (%s); running them one by one", ids[0], exc)
+                session.rollback()
+                rows = session.scalars(
+                    select(t.SlaTimer)
+                    .where(t.SlaTimer.id.in_([r.id for r in rows]))
+                    .order_by(t.SlaTimer.due_at, t.SlaTimer.id)
+                    .with_for_update()
+                ).all()
+                ran = self._fire(session, rows, now, applied, isolate=True)
+                failed = sum(1 for r in rows if r.status == "failed")
+                uow.commit()
+        self.stats.timers_run += ran
+        self.stats.timers_failed += failed
+        return len(ids)
+
+    def _fire(
+        self,
+        session: Session,
+        rows: Sequence[t.SlaTimer],
+        now: dt.datetime,
+        applied: AppliedContract,
+        *,
+        isolate: bool,
+    ) -> list[int]:
+        """Run ``rows``; with ``isolate`` each in a savepoint, a failure recorded on its row."""
+        held = preload(session, rows)  # noqa: F841  (keeps the rows in the session)
+        ran: list[int] = []
+        for row in rows:
+            if not isolate:
+                status, result = fire_timer(session, row, now, applied)
+            else:
                 savepoint = session.begin_nested()
                 try:
-                    status, result = fire_timer(session, row, now)
+                    status, result = fire_timer(session, row, now, applied)
                     savepoint.commit()
-                except Exception as exc:  # one timer's failure must not stop the others
+                except Exception as exc:  # recorded on the timer, retried later
                     savepoint.rollback()
                     log.warning("timer %s (%s) failed: %s", row.id, row.kind, exc)
                     row.attempts += 1
                     row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                     if row.attempts >= TIMER_MAX_ATTEMPTS:
                         row.status, row.done_at = "failed", now
-                        failed += 1
                     else:
                         row.status = "pending"
                         row.due_at = now + self._backoff(row.attempts)
                     continue
-                row.status, row.result, row.done_at = status, result, now
-                ran.append(row.id)
-            uow.commit()
-        self.stats.timers_run += ran
-        self.stats.timers_failed += failed
-        return len(ids)
+            row.status, row.result, row.done_at = status, result, now
+            ran.append(row.id)
+        return ran
 
     # -- outbox -------------------------------------------------------------------------------
     def run_outbox(self) -> int:
@@ -178,16 +211,22 @@ class Worker:
             outcomes.append(
                 (row.id, self._send(row.kind, row.recipient, row.payload, row.attempts))
             )
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for message_id, values in outcomes:
+            groups.setdefault(tuple(sorted(values)), []).append(
+                {"message_id": message_id, **values}
+            )
         with translate_errors("recording sent notifications"), self.engine.begin() as connection:
-            for message_id, values in outcomes:
+            for keys, params in groups.items():  # one statement per shape, sent as a batch
                 connection.execute(
                     update(t.OutboxMessage)
                     .where(
-                        t.OutboxMessage.id == message_id,
+                        t.OutboxMessage.id == bindparam("message_id"),
                         t.OutboxMessage.locked_by == self.name,
                         t.OutboxMessage.status == "sending",
                     )
-                    .values(**values)
+                    .values({k: bindparam(k) for k in keys}),
+                    params,
                 )
         return len(ids)
 
