@@ -49,7 +49,8 @@ ACCOUNT_COLUMNS = (
 )
 
 
-def _record(row: Any, columns: Sequence[str]) -> dict[str, Any]:
+def record_dict(row: Any, columns: Sequence[str]) -> dict[str, Any]:
+    """A row's ``columns`` and its properties, as routing conditions read a record."""
     data = {name: getattr(row, name) for name in columns}
     data["properties"] = dict(row.properties or {})
     return data
@@ -62,9 +63,9 @@ def lead_view(session: Session, lead: t.Lead) -> tuple[LeadView, int | None]:
     if account is None and contact is not None and contact.account_id:
         account = session.get(t.Account, contact.account_id)
     view = LeadView(
-        _record(lead, LEAD_COLUMNS),
-        _record(contact, CONTACT_COLUMNS) if contact else {},
-        _record(account, ACCOUNT_COLUMNS) if account else {},
+        record_dict(lead, LEAD_COLUMNS),
+        record_dict(contact, CONTACT_COLUMNS) if contact else {},
+        record_dict(account, ACCOUNT_COLUMNS) if account else {},
     )
     return view, account.owner_id if account else None
 
@@ -75,6 +76,24 @@ def lock_lead(session: Session, lead_id: int) -> t.Lead:
     if row is None:
         raise NotFound(f"lead {lead_id} does not exist; `baton lead routing` takes a lead's id")
     return row
+
+
+def find_lead(session: Session, ref: str) -> int:
+    """A lead's id from what a person types: its id, or its email (the newest such lead)."""
+    text = ref.strip()
+    if text.isdigit():
+        return int(text)
+    if "@" in text:
+        found = session.scalar(
+            select(t.Lead.id)
+            .where(func.lower(t.Lead.email) == text.lower())
+            .order_by(t.Lead.created_at.desc(), t.Lead.id.desc())
+            .limit(1)
+        )
+        if found is None:
+            raise NotFound(f'no lead has the email "{ref}"')
+        return int(found)
+    raise NotFound(f'"{ref}" is neither a lead id nor an email address')
 
 
 def user_by_email(session: Session, email: str) -> t.User:
