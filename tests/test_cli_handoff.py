@@ -54,13 +54,21 @@ def test_route_explain_work_and_reject_a_lead(floor_folder: Engine) -> None:
     data = json.loads(run("lead", "routing", "1", "--format", "json"))
     assert data["decisions"][0]["rule"] == "enterprise" and len(data["timers"]) == 4
     attempt = run("lead", "attempt", "1", "--by", "ana@co.com", "--kind", "email")
-    assert "lead 1: attempt by ana@co.com (in mql); 1 attempt so far; first touch: the SLA clock stopped; 3 SLA timers stopped" in flat(attempt)
+    assert (
+        "lead 1: attempt by ana@co.com (in mql); 1 attempt so far; "
+        "first touch: the SLA clock stopped; 3 SLA timers stopped" in flat(attempt)
+    )
     assert "2 attempts so far" in flat(run("lead", "connect", "1"))
     refused = runner.invoke(app, ["lead", "reject", "1", "--reason", "too-small"])
     assert refused.exit_code == 1
-    assert '"too-small" is not a rejection reason of the contract; use one of: no-budget' in flat(refused.output)
+    assert '"too-small" is not a rejection reason of the contract; use one of: no-budget' in flat(
+        refused.output
+    )
     rejected = run("lead", "reject", "1", "--reason", "no-budget", "--note", "next year")
-    assert "lead 1: reject by ana@co.com (mql → recycled); reason no-budget; 1 SLA timers stopped" in flat(rejected)
+    assert (
+        "lead 1: reject by ana@co.com (mql → recycled); reason no-budget; 1 SLA timers stopped"
+        in flat(rejected)
+    )
     missing = runner.invoke(app, ["lead", "accept", "99"])
     assert missing.exit_code == 1 and "lead 99 does not exist" in missing.output
 
@@ -70,22 +78,50 @@ def test_accept_from_the_cli(floor_folder: Engine) -> None:
     new_mql(floor_folder, floor, "pat@bigcorp.com", "Bigcorp")
     run("lead", "route", "1")
     data = json.loads(run("lead", "accept", "1", "--format", "json"))
-    assert (data["stage_from"], data["stage_to"], data["assignment_status"]) == ("mql", "sql", "accepted")
+    assert (data["stage_from"], data["stage_to"], data["assignment_status"]) == (
+        "mql",
+        "sql",
+        "accepted",
+    )
 
 
 def test_rep_set_and_list(floor_folder: Engine) -> None:
     seed(floor_folder)
     shown = run(
-        "rep", "set", "zoe@co.com", "--team", "SMB Inbound", "--capacity", "5", "--weight", "2",
-        "--hours", "08:00-16:00", "--timezone", "Europe/Berlin", "--ooo", "2026-12-24:2026-12-31",
-    )  # fmt: skip
+        "rep",
+        "set",
+        "zoe@co.com",
+        "--team",
+        "SMB Inbound",
+        "--capacity",
+        "5",
+        "--weight",
+        "2",
+        "--hours",
+        "08:00-16:00",
+        "--timezone",
+        "Europe/Berlin",
+        "--ooo",
+        "2026-12-24:2026-12-31",
+    )
     assert "zoe@co.com" in shown and "2026-12-24:2026-12-31" in shown
     reps = {r["email"]: r for r in json.loads(run("rep", "list", "--format", "json"))}
     assert reps["zoe@co.com"] | {"user_id": 0} == {
-        "user_id": 0, "email": "zoe@co.com", "name": "zoe", "team": "SMB Inbound", "role": "sales",
-        "active": True, "weight": 2.0, "max_open": 5, "max_per_day": None, "timezone": "Europe/Berlin",
-        "days": None, "hours": "08:00-16:00", "time_off": [["2026-12-24", "2026-12-31"]], "open_leads": 0,
-    }  # fmt: skip
+        "user_id": 0,
+        "email": "zoe@co.com",
+        "name": "zoe",
+        "team": "SMB Inbound",
+        "role": "sales",
+        "active": True,
+        "weight": 2.0,
+        "max_open": 5,
+        "max_per_day": None,
+        "timezone": "Europe/Berlin",
+        "days": None,
+        "hours": "08:00-16:00",
+        "time_off": [["2026-12-24", "2026-12-31"]],
+        "open_leads": 0,
+    }
     cleared = json.loads(run("rep", "list", "--format", "json"))
     assert len(cleared) == 7
     bad = runner.invoke(app, ["rep", "set", "zoe@co.com", "--ooo", "2026-12-31:2026-12-24"])
@@ -103,7 +139,9 @@ def test_worker_once_runs_what_is_due(floor_folder: Engine) -> None:
     assert "sent 0 notifications, 0 to retry, 0 failed, 2 skipped" in run("worker", "--once")
 
 
-def test_dry_run_on_the_demo_shares_leads_evenly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dry_run_on_the_demo_shares_leads_evenly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("BATON_DATABASE_URL", f"sqlite:///{tmp_path / 'baton.db'}")
     monkeypatch.delenv("BATON_CONTRACT", raising=False)

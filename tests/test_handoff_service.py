@@ -54,16 +54,22 @@ def timers(engine: Engine, lead_id: int) -> list[tuple[str, float | None, dt.dat
 def outbox(engine: Engine, lead_id: int) -> list[tuple[str, str, str | None]]:
     with UnitOfWork(engine) as uow:
         rows = uow.session.scalars(
-            select(t.OutboxMessage).where(t.OutboxMessage.lead_id == lead_id).order_by(t.OutboxMessage.id)
+            select(t.OutboxMessage)
+            .where(t.OutboxMessage.lead_id == lead_id)
+            .order_by(t.OutboxMessage.id)
         )
         return [(r.topic, r.kind, r.recipient) for r in rows]
 
 
-def test_an_mql_is_routed_with_its_reason_timers_and_notifications(engine: Engine, floor: Floor) -> None:
+def test_an_mql_is_routed_with_its_reason_timers_and_notifications(
+    engine: Engine, floor: Floor
+) -> None:
     lead = new_mql(engine, floor, "pat@bigcorp.com", "Bigcorp")
     result = route(engine, lead)
     assert (result.assignee, result.rule) == ("ana@co.com", "enterprise")
-    assert 'rule "enterprise" (Enterprise accounts) matched: size_band is enterprise' in result.reason
+    assert (
+        'rule "enterprise" (Enterprise accounts) matched: size_band is enterprise' in result.reason
+    )
     # 4 business hours from Friday 15:00 EST: 2 on Friday, Monday is a holiday, 2 on Tuesday
     # from 09:00: due Tuesday 11:00 EST = 16:00 UTC
     assert result.first_touch_due == utc(2026, 11, 24, 16, 0)
@@ -90,7 +96,10 @@ def test_an_mql_is_routed_with_its_reason_timers_and_notifications(engine: Engin
 
 
 def test_round_robin_owner_first_and_default(engine: Engine, floor: Floor) -> None:
-    got = [route(engine, new_mql(engine, floor, f"p{i}@bigcorp.com", "Bigcorp")).assignee for i in range(4)]
+    got = [
+        route(engine, new_mql(engine, floor, f"p{i}@bigcorp.com", "Bigcorp")).assignee
+        for i in range(4)
+    ]
     assert got == ["ana@co.com", "ben@co.com", "ana@co.com", "ben@co.com"]
     owned = route(engine, new_mql(engine, floor, "x@owned.com", "Owned"))
     assert (owned.assignee, owned.rule) == ("dee@co.com", "owner")
@@ -135,7 +144,9 @@ def run_worker(engine: Engine, when: dt.datetime) -> Worker:
     return worker
 
 
-def test_breach_escalates_to_the_manager_and_hands_the_lead_on(engine: Engine, floor: Floor) -> None:
+def test_breach_escalates_to_the_manager_and_hands_the_lead_on(
+    engine: Engine, floor: Floor
+) -> None:
     lead = new_mql(engine, floor, "pat@bigcorp.com", "Bigcorp")
     route(engine, lead)
     # Friday 16:00 EST: nothing due yet (the first reminder is at 17:00)
@@ -149,9 +160,17 @@ def test_breach_escalates_to_the_manager_and_hands_the_lead_on(engine: Engine, f
     assert topics[-1] == ("assigned", "email", "ben@co.com")
     explained = explain_routing_of(engine, lead)
     latest = explained["decisions"][0]
-    assert (latest["trigger"], latest["assignee"], latest["rule"]) == ("breach", "ben@co.com", "enterprise")
-    assert {"user_id": floor.users["ana"], "rep": "ana@co.com", "pool": "rule:enterprise",
-            "why": "already had this lead"} in latest["details"]["skipped"]  # fmt: skip
+    assert (latest["trigger"], latest["assignee"], latest["rule"]) == (
+        "breach",
+        "ben@co.com",
+        "enterprise",
+    )
+    assert {
+        "user_id": floor.users["ana"],
+        "rep": "ana@co.com",
+        "pool": "rule:enterprise",
+        "why": "already had this lead",
+    } in latest["details"]["skipped"]
     assert explained["owner"] == "ben@co.com"
     # ben's clock starts at the breach, Tuesday 11:00 EST: due 15:00 EST = 20:00 UTC
     assert explained["assignment"]["first_touch_due"] == "2026-11-24T20:00:00+00:00"
@@ -177,18 +196,33 @@ def test_a_first_attempt_stops_the_clock_and_counts(engine: Engine, floor: Floor
         first = log_attempt(uow, lead, clock=at(utc(2026, 11, 20, 21, 0)))
         second = log_connect(uow, lead, clock=at(utc(2026, 11, 20, 21, 30)), kind="email")
         uow.commit()
-    assert (first.first_touch, first.timers_cancelled, first.attempts, first.by) == (True, 3, 1, "ana@co.com")
+    assert (first.first_touch, first.timers_cancelled, first.attempts, first.by) == (
+        True,
+        3,
+        1,
+        "ana@co.com",
+    )
     assert (second.first_touch, second.attempts) == (False, 2)
-    assert [s for _, _, _, s, _ in timers(engine, lead)] == ["cancelled", "cancelled", "cancelled", "pending"]
+    assert [s for _, _, _, s, _ in timers(engine, lead)] == [
+        "cancelled",
+        "cancelled",
+        "cancelled",
+        "pending",
+    ]
     with UnitOfWork(engine) as uow:
-        acts = uow.session.scalars(select(t.Activity).where(t.Activity.lead_id == lead).order_by(t.Activity.id))
+        acts = uow.session.scalars(
+            select(t.Activity).where(t.Activity.lead_id == lead).order_by(t.Activity.id)
+        )
         assert [(a.kind, a.outcome, a.user_id) for a in acts] == [
             ("call", "attempted", floor.users["ana"]),
             ("email", "connected", floor.users["ana"]),
         ]
     # the attempts window closes on Dec 7 with 2 of 6 attempts: owner and manager hear of it
     run_worker(engine, utc(2026, 12, 7, 22, 0))
-    assert outbox(engine, lead)[-2:] == [("attempts", "email", "ana@co.com"), ("attempts", "email", "maria@co.com")]
+    assert outbox(engine, lead)[-2:] == [
+        ("attempts", "email", "ana@co.com"),
+        ("attempts", "email", "maria@co.com"),
+    ]
 
 
 def test_accept_moves_to_sql_and_stops_every_timer(engine: Engine, floor: Floor) -> None:
@@ -197,9 +231,16 @@ def test_accept_moves_to_sql_and_stops_every_timer(engine: Engine, floor: Floor)
     with UnitOfWork(engine) as uow:
         done = accept_lead(uow, lead, clock=at(utc(2026, 11, 20, 21, 0)), by="ana@co.com")
         uow.commit()
-    assert (done.stage_from, done.stage_to, done.assignment_status, done.timers_cancelled) == ("mql", "sql", "accepted", 4)
+    assert (done.stage_from, done.stage_to, done.assignment_status, done.timers_cancelled) == (
+        "mql",
+        "sql",
+        "accepted",
+        4,
+    )
     with UnitOfWork(engine) as uow:
-        change = uow.session.scalars(select(t.StageChangeRow).order_by(t.StageChangeRow.id.desc())).first()
+        change = uow.session.scalars(
+            select(t.StageChangeRow).order_by(t.StageChangeRow.id.desc())
+        ).first()
         assert change is not None and (change.to_stage, change.actor) == ("sql", "rep:ana@co.com")
     no_company = new_mql(engine, floor, "solo@nowhere.com", None)
     with UnitOfWork(engine) as uow, pytest.raises(InvalidInput, match="company is empty"):
@@ -211,18 +252,36 @@ def test_reject_needs_a_known_reason_and_recycles_the_lead(engine: Engine, floor
     route(engine, lead)
     with UnitOfWork(engine) as uow, pytest.raises(InvalidInput) as refused:
         reject_lead(uow, lead, "too-small", clock=at(FRIDAY_3PM))
-    assert '"too-small" is not a rejection reason of the contract; use one of: no-budget (No budget)' in str(refused.value)
+    assert (
+        '"too-small" is not a rejection reason of the contract; use one of: no-budget (No budget)'
+        in str(refused.value)
+    )
     with UnitOfWork(engine) as uow:
-        done = reject_lead(uow, lead, "no-budget", clock=at(utc(2026, 11, 20, 21, 0)), note="next year")
+        done = reject_lead(
+            uow, lead, "no-budget", clock=at(utc(2026, 11, 20, 21, 0)), note="next year"
+        )
         uow.commit()
-    assert (done.stage_to, done.reason, done.assignment_status) == ("recycled", "no-budget", "rejected")
+    assert (done.stage_to, done.reason, done.assignment_status) == (
+        "recycled",
+        "no-budget",
+        "rejected",
+    )
     with UnitOfWork(engine) as uow:
-        change = uow.session.scalars(select(t.StageChangeRow).order_by(t.StageChangeRow.id.desc())).first()
-        assert change is not None and (change.from_stage, change.to_stage, change.reason) == ("mql", "recycled", "no-budget")
+        change = uow.session.scalars(
+            select(t.StageChangeRow).order_by(t.StageChangeRow.id.desc())
+        ).first()
+        assert change is not None and (change.from_stage, change.to_stage, change.reason) == (
+            "mql",
+            "recycled",
+            "no-budget",
+        )
     assert outbox(engine, lead)[-1] == ("rejected", "webhook", None)
     explained = explain_routing_of(engine, lead)
     assert explained["stage"] == "recycled"
-    assert (explained["assignment"]["close_reason"], explained["assignment"]["close_note"]) == ("no-budget", "next year")
+    assert (explained["assignment"]["close_reason"], explained["assignment"]["close_note"]) == (
+        "no-budget",
+        "next year",
+    )
 
 
 def test_a_lead_nobody_can_take_is_tried_again(engine: Engine, floor: Floor) -> None:
@@ -233,7 +292,9 @@ def test_a_lead_nobody_can_take_is_tried_again(engine: Engine, floor: Floor) -> 
     lead = new_mql(engine, floor, "pat@bigcorp.com", "Bigcorp")
     result = route(engine, lead)
     assert result.assignee is None and result.reason.startswith("nobody could take the lead")
-    assert [(k, due) for k, _, due, _, _ in timers(engine, lead)] == [("route", utc(2026, 11, 20, 20, 30))]
+    assert [(k, due) for k, _, due, _, _ in timers(engine, lead)] == [
+        ("route", utc(2026, 11, 20, 20, 30))
+    ]
     assert outbox(engine, lead) == [("unassigned", "webhook", None)]
     # Saturday 00:30 EST the time off is over: the retry assigns ana
     run_worker(engine, utc(2026, 11, 21, 5, 30))

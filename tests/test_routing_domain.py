@@ -65,9 +65,21 @@ def test_rules_in_order_with_territory_and_size_band() -> None:
     rules = routing(
         territories={"emea": ["Germany", "France"], "na": ["United States"]},
         rules=[
-            {"key": "ent", "when": [{"field": "size_band", "equals": "enterprise"}], "reps": ["e@x.com"]},
-            {"key": "emea", "when": [{"field": "territory", "equals": "emea"}], "reps": ["m@x.com"]},
-            {"key": "prod", "when": [{"field": "product", "equals": "Analytics"}], "reps": ["p@x.com"]},
+            {
+                "key": "ent",
+                "when": [{"field": "size_band", "equals": "enterprise"}],
+                "reps": ["e@x.com"],
+            },
+            {
+                "key": "emea",
+                "when": [{"field": "territory", "equals": "emea"}],
+                "reps": ["m@x.com"],
+            },
+            {
+                "key": "prod",
+                "when": [{"field": "product", "equals": "Analytics"}],
+                "reps": ["p@x.com"],
+            },
         ],
         default={"reps": ["d@x.com"]},
     )
@@ -82,7 +94,9 @@ def test_rules_in_order_with_territory_and_size_band() -> None:
     assert route(lead("United States", 10, product="analytics"), rules, people, {}).rule == "prod"
     # nothing matches: the default, and the reason says so
     fallback = route(lead("Japan", None), rules, people, {})
-    assert fallback.rule == "default" and fallback.reason.startswith("default (no rule took the lead)")
+    assert fallback.rule == "default" and fallback.reason.startswith(
+        "default (no rule took the lead)"
+    )
 
 
 def test_capacity_out_of_office_and_daily_cap_skip_reps_with_reasons() -> None:
@@ -169,7 +183,9 @@ def test_nobody_available_is_a_decision_with_a_reason() -> None:
     ],
 )
 def test_condition_tests(match: dict[str, Any], value: Any, expected: bool) -> None:
-    rules = routing(rules=[{"key": "r", "when": [{"field": "title", **match}], "reps": ["a@x.com"]}])
+    rules = routing(
+        rules=[{"key": "r", "when": [{"field": "title", **match}], "reps": ["a@x.com"]}]
+    )
     view = LeadView({"title": value, "properties": {}})
     decision = route(view, rules, roster(rep(1, "a@x.com")), {})
     assert (decision.assignee is not None) is expected

@@ -121,9 +121,13 @@ def test_email_and_webhook_reach_real_receivers_with_a_retry(
     floor = seed(engine)
     routed_lead(engine, floor)
     settings = Settings(
-        database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=port, smtp_from="baton@co.com",
-        webhook_url=url, outbox_backoff_seconds=30,
-    )  # fmt: skip
+        database_url="sqlite://",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_from="baton@co.com",
+        webhook_url=url,
+        outbox_backoff_seconds=30,
+    )
     first = FRIDAY_3PM + dt.timedelta(seconds=1)
     worker = Worker(engine, settings, clock=lambda: first)
     worker.drain()
@@ -139,11 +143,15 @@ def test_email_and_webhook_reach_real_receivers_with_a_retry(
     assert hook_row.last_error == "webhook answered HTTP 500 receiver down"
     assert hook_row.next_try_at == first + dt.timedelta(seconds=30)
     # not due again before the backoff is over
-    assert Worker(engine, settings, clock=lambda: first + dt.timedelta(seconds=29)).drain().sent == 0
+    assert (
+        Worker(engine, settings, clock=lambda: first + dt.timedelta(seconds=29)).drain().sent == 0
+    )
     later = Worker(engine, settings, clock=lambda: first + dt.timedelta(seconds=30)).drain()
     assert later.sent == 1
     assert hook.bodies == [{"text": hook.bodies[0]["text"]}]
-    assert hook.bodies[0]["text"].startswith("Pat Lee <pat@bigcorp.com>, Bigcorp (lead 1) is yours, ana@co.com.")
+    assert hook.bodies[0]["text"].startswith(
+        "Pat Lee <pat@bigcorp.com>, Bigcorp (lead 1) is yours, ana@co.com."
+    )
     assert [(r.kind, r.status, r.attempts) for r in outbox_rows(engine)] == [
         ("webhook", "sent", 2),
         ("email", "sent", 1),
@@ -157,7 +165,9 @@ def test_backoff_doubles_and_gives_up_after_the_last_attempt(
     hook.fail_first = 99
     floor = seed(engine)
     routed_lead(engine, floor)
-    settings = Settings(database_url="sqlite://", webhook_url=url, outbox_max_attempts=3, outbox_backoff_seconds=10)
+    settings = Settings(
+        database_url="sqlite://", webhook_url=url, outbox_max_attempts=3, outbox_backoff_seconds=10
+    )
     when = FRIDAY_3PM
     tries = []
     for _ in range(3):
@@ -169,29 +179,36 @@ def test_backoff_doubles_and_gives_up_after_the_last_attempt(
     assert tries == [("pending", 1, 10.0), ("pending", 2, 30.0), ("failed", 3, 30.0)]
     email = next(r for r in outbox_rows(engine) if r.kind == "email")
     assert (email.status, email.last_error) == (
-        "skipped", "BATON_SMTP_HOST is not set; set it to send email notifications"
-    )  # fmt: skip
+        "skipped",
+        "BATON_SMTP_HOST is not set; set it to send email notifications",
+    )
 
 
-def test_an_in_process_worker_fires_timers_that_fell_due_while_nothing_ran(sqlite_engine: Engine) -> None:
+def test_an_in_process_worker_fires_timers_that_fell_due_while_nothing_ran(
+    sqlite_engine: Engine,
+) -> None:
     floor = seed(sqlite_engine)
     lead = routed_lead(sqlite_engine, floor)
     # the server was down over the weekend: on Tuesday noon, every first-touch timer is overdue
     background = start_in_process(
-        sqlite_engine, Settings(database_url="sqlite://", worker_poll_seconds=0.05),
+        sqlite_engine,
+        Settings(database_url="sqlite://", worker_poll_seconds=0.05),
         clock=lambda: utc(2026, 11, 24, 17, 0),
-    )  # fmt: skip
+    )
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             with UnitOfWork(sqlite_engine) as uow:
                 pending = uow.session.scalar(
-                    select(func.count()).select_from(t.SlaTimer).where(
-                        t.SlaTimer.lead_id == lead, t.SlaTimer.kind != "attempts",
+                    select(func.count())
+                    .select_from(t.SlaTimer)
+                    .where(
+                        t.SlaTimer.lead_id == lead,
+                        t.SlaTimer.kind != "attempts",
                         t.SlaTimer.status.in_(("pending", "running")),
                         t.SlaTimer.due_at <= utc(2026, 11, 24, 17, 0),
                     )
-                )  # fmt: skip
+                )
             if not pending:
                 break
             time.sleep(0.05)
@@ -213,33 +230,72 @@ def _many_due_timers(engine: Engine, floor: Floor) -> list[int]:
     with engine.begin() as c:
         version = c.scalar(select(t.ContractVersion.id))
         leads = [
-            {"source": "load", "external_id": f"l{i}", "email": f"l{i}@bigcorp.com", "company": "Bigcorp",
-             "stage": "mql", "stage_entered_at": now, "created_at": now, "properties": {},
-             "owner_id": floor.users["ana"]}
+            {
+                "source": "load",
+                "external_id": f"l{i}",
+                "email": f"l{i}@bigcorp.com",
+                "company": "Bigcorp",
+                "stage": "mql",
+                "stage_entered_at": now,
+                "created_at": now,
+                "properties": {},
+                "owner_id": floor.users["ana"],
+            }
             for i in range(TIMERS)
-        ]  # fmt: skip
+        ]
         c.execute(insert(t.Lead), leads)
         ids = list(c.scalars(select(t.Lead.id).where(t.Lead.source == "load").order_by(t.Lead.id)))
         c.execute(
             insert(t.RoutingDecision),
-            [{"lead_id": i, "assignee_id": floor.users["ana"], "rule": "enterprise", "trigger": "mql",
-              "reason_text": "load", "reason": {}, "contract_version_id": version, "at": now}
-             for i in ids],
-        )  # fmt: skip
+            [
+                {
+                    "lead_id": i,
+                    "assignee_id": floor.users["ana"],
+                    "rule": "enterprise",
+                    "trigger": "mql",
+                    "reason_text": "load",
+                    "reason": {},
+                    "contract_version_id": version,
+                    "at": now,
+                }
+                for i in ids
+            ],
+        )
         decisions = dict(c.execute(select(t.RoutingDecision.lead_id, t.RoutingDecision.id)).all())
         c.execute(
             insert(t.Assignment),
-            [{"lead_id": i, "user_id": floor.users["ana"], "decision_id": decisions[i], "status": "open",
-              "assigned_at": now, "sla_start": now, "first_touch_due": utc(2026, 11, 24, 16),
-              "attempts": 0, "handoffs": 0} for i in ids],
-        )  # fmt: skip
+            [
+                {
+                    "lead_id": i,
+                    "user_id": floor.users["ana"],
+                    "decision_id": decisions[i],
+                    "status": "open",
+                    "assigned_at": now,
+                    "sla_start": now,
+                    "first_touch_due": utc(2026, 11, 24, 16),
+                    "attempts": 0,
+                    "handoffs": 0,
+                }
+                for i in ids
+            ],
+        )
         assignments = dict(c.execute(select(t.Assignment.lead_id, t.Assignment.id)).all())
         c.execute(
             insert(t.SlaTimer),
-            [{"lead_id": i, "assignment_id": assignments[i], "kind": "reminder", "share": 0.5,
-              "due_at": utc(2026, 11, 20, 22), "status": "pending", "attempts": 0, "created_at": now}
-             for i in ids],
-        )  # fmt: skip
+            [
+                {
+                    "lead_id": i,
+                    "assignment_id": assignments[i],
+                    "kind": "reminder",
+                    "share": 0.5,
+                    "due_at": utc(2026, 11, 20, 22),
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for i in ids
+            ],
+        )
         return list(c.scalars(select(t.SlaTimer.id).order_by(t.SlaTimer.id)))
 
 
@@ -267,9 +323,19 @@ def test_three_workers_on_postgresql_run_10000_timers_once_each(postgres_url: st
     assert sorted(every) == expected, "a timer was missed"
     assert all(len(run) > 0 for run in runs), "the work was not shared"
     with engine.connect() as c:
-        statuses = dict(c.execute(select(t.SlaTimer.status, func.count()).group_by(t.SlaTimer.status)).all())
-        reminders = c.scalar(select(func.count()).select_from(t.OutboxMessage).where(t.OutboxMessage.topic == "reminder"))
-        claimed_by = dict(c.execute(select(t.SlaTimer.locked_by, func.count()).group_by(t.SlaTimer.locked_by)).all())
+        statuses = dict(
+            c.execute(select(t.SlaTimer.status, func.count()).group_by(t.SlaTimer.status)).all()
+        )
+        reminders = c.scalar(
+            select(func.count())
+            .select_from(t.OutboxMessage)
+            .where(t.OutboxMessage.topic == "reminder")
+        )
+        claimed_by = dict(
+            c.execute(
+                select(t.SlaTimer.locked_by, func.count()).group_by(t.SlaTimer.locked_by)
+            ).all()
+        )
     assert statuses == {"done": TIMERS}
     assert reminders == 2 * TIMERS  # one webhook and one email per timer: each effect once
     assert claimed_by == {f"w{i}": len(run) for i, run in enumerate(runs)}

@@ -222,7 +222,9 @@ def preload(session: Session, timers: Sequence[t.SlaTimer]) -> list[object]:
         session.scalars(select(t.User).where(t.User.id.in_({a.user_id for a in assignments})))
     )
     teams = list(
-        session.scalars(select(t.Team).where(t.Team.id.in_({u.team_id for u in users if u.team_id})))
+        session.scalars(
+            select(t.Team).where(t.Team.id.in_({u.team_id for u in users if u.team_id}))
+        )
     )
     managers = {m.manager_id for m in teams if m.manager_id}
     bosses = list(session.scalars(select(t.User).where(t.User.id.in_(managers))))

@@ -183,16 +183,23 @@ def replay_routing(
     assigned = sum(got.values())
     reps = tuple(
         RepLoad(
-            base.reps[uid].label, base.reps[uid].team, base.reps[uid].weight, n,
-            round(n / assigned, 4) if assigned else 0.0, dict(steps[uid]),
-        )  # fmt: skip
+            base.reps[uid].label,
+            base.reps[uid].team,
+            base.reps[uid].weight,
+            n,
+            round(n / assigned, 4) if assigned else 0.0,
+            dict(steps[uid]),
+        )
         for uid, n in sorted(got.items(), key=lambda kv: (-kv[1], base.reps[kv[0]].label))
     )
-    pools = tuple(_fairness(pool, routing_assign(routing, pool), base, pool_got[pool]) for pool in sorted(pool_got))
+    pools = tuple(
+        _fairness(pool, routing_assign(routing, pool), base, pool_got[pool])
+        for pool in sorted(pool_got)
+    )
     return ReplayReport(
         since, until, applied.version, len(entries), assigned, unassigned, dict(by_step), reps,
         pools, round((time.perf_counter() - started) * 1000, 1),
-    )  # fmt: skip
+    )
 
 
 def routing_assign(routing: Any, pool: str) -> Assign | None:
@@ -239,11 +246,15 @@ def _roster_at(
 def _views(session: Any, lead_ids: Sequence[int]) -> dict[int, tuple[LeadView, int | None]]:
     leads = list(session.scalars(select(t.Lead).where(t.Lead.id.in_(lead_ids))))
     contact_ids = {x.contact_id for x in leads if x.contact_id}
-    contacts = {c.id: c for c in session.scalars(select(t.Contact).where(t.Contact.id.in_(contact_ids)))}
+    contacts = {
+        c.id: c for c in session.scalars(select(t.Contact).where(t.Contact.id.in_(contact_ids)))
+    }
     account_ids = {x.account_id for x in leads if x.account_id} | {
         c.account_id for c in contacts.values() if c.account_id
     }
-    accounts = {a.id: a for a in session.scalars(select(t.Account).where(t.Account.id.in_(account_ids)))}
+    accounts = {
+        a.id: a for a in session.scalars(select(t.Account).where(t.Account.id.in_(account_ids)))
+    }
     out = {}
     for lead in leads:
         contact = contacts.get(lead.contact_id) if lead.contact_id else None
@@ -260,4 +271,3 @@ def _views(session: Any, lead_ids: Sequence[int]) -> dict[int, tuple[LeadView, i
 
 def _chunks(values: Sequence[int], size: int) -> list[Sequence[int]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
-

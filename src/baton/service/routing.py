@@ -104,15 +104,15 @@ def assign(
     lead = store.lock_lead(session, lead_id)
     current = open_assignment(session, lead_id)
     if current is not None:
-        decision = session.get(t.RoutingDecision, current.decision_id)
+        stored = session.get(t.RoutingDecision, current.decision_id)
         user = session.get(t.User, current.user_id)
         return RoutingResult(
             lead_id,
             current.decision_id,
             current.user_id,
             _who(user),
-            decision.rule if decision else None,
-            decision.reason_text if decision else "",
+            stored.rule if stored else None,
+            stored.reason_text if stored else "",
             current.id,
             current.first_touch_due,
             already_routed=True,

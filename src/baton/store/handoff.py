@@ -111,7 +111,9 @@ def _clock(
     zone: str, days: tuple[str, ...], start: str, end: str, holidays: tuple[dt.date, ...]
 ) -> BusinessClock:
     return BusinessClock(
-        BusinessHours(timezone=zone, days=list(days), start=start, end=end, holidays=list(holidays))  # type: ignore[arg-type]
+        BusinessHours.model_validate(
+            {"timezone": zone, "days": list(days), "start": start, "end": end, "holidays": holidays}
+        )
     )
 
 
