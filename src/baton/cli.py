@@ -826,8 +826,12 @@ def _export(export: Callable[..., dict[str, int]], target: Path, tables: list[st
 
 
 # -- handoff: sales actions on a lead, routing, reps, the worker ------------------------------
-lead_app = typer.Typer(help="Accept, reject, log follow-up, explain a lead's routing.", no_args_is_help=True)
-route_app = typer.Typer(help="Try the contract's routing rules on past leads.", no_args_is_help=True)
+lead_app = typer.Typer(
+    help="Accept, reject, log follow-up, explain a lead's routing.", no_args_is_help=True
+)
+route_app = typer.Typer(
+    help="Try the contract's routing rules on past leads.", no_args_is_help=True
+)
 rep_app = typer.Typer(help="Set and list reps' routing availability.", no_args_is_help=True)
 app.add_typer(lead_app, name="lead")
 app.add_typer(route_app, name="route")
@@ -860,7 +864,11 @@ def _lead_action(lead: str, output: str, act: Callable[[Any, int], Any]) -> None
     if output == "json":
         _echo_json(result.as_dict())
         return
-    moved = f"{result.stage_from} → {result.stage_to}" if result.stage_from != result.stage_to else f"in {result.stage_to}"
+    moved = (
+        f"{result.stage_from} → {result.stage_to}"
+        if result.stage_from != result.stage_to
+        else f"in {result.stage_to}"
+    )
     parts = [f"lead {result.lead_id}: {result.action} by {result.by or 'sales'} ({moved})"]
     if result.reason and result.action == "reject":
         parts.append(f"reason {result.reason}")
@@ -875,18 +883,24 @@ def _lead_action(lead: str, output: str, act: Callable[[Any, int], Any]) -> None
 
 @lead_app.command("accept")
 @handle_errors
-def lead_accept(lead: LeadArg, by: ByOption = None, note: NoteOption = None, output: JsonOption = "table") -> None:
+def lead_accept(
+    lead: LeadArg, by: ByOption = None, note: NoteOption = None, output: JsonOption = "table"
+) -> None:
     """Accept a lead: it moves to the SQL stage and its SLA clock stops."""
     from baton.service.handoff import accept_lead
 
-    _lead_action(lead, output, lambda uow, i: accept_lead(uow, i, clock=system_clock, by=by, note=note))
+    _lead_action(
+        lead, output, lambda uow, i: accept_lead(uow, i, clock=system_clock, by=by, note=note)
+    )
 
 
 @lead_app.command("reject")
 @handle_errors
 def lead_reject(
     lead: LeadArg,
-    reason: Annotated[str, typer.Option("--reason", help="A rejection_reasons key of the contract.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="A rejection_reasons key of the contract.")
+    ],
     by: ByOption = None,
     note: NoteOption = None,
     output: JsonOption = "table",
@@ -895,35 +909,47 @@ def lead_reject(
     from baton.service.handoff import reject_lead
 
     _lead_action(
-        lead, output, lambda uow, i: reject_lead(uow, i, reason, clock=system_clock, by=by, note=note)
+        lead,
+        output,
+        lambda uow, i: reject_lead(uow, i, reason, clock=system_clock, by=by, note=note),
     )
 
 
 @lead_app.command("attempt")
 @handle_errors
 def lead_attempt(
-    lead: LeadArg, by: ByOption = None, kind: KindOption = "call", note: NoteOption = None,
+    lead: LeadArg,
+    by: ByOption = None,
+    kind: KindOption = "call",
+    note: NoteOption = None,
     output: JsonOption = "table",
 ) -> None:
     """Log a follow-up attempt; the first one stops the first-touch clock."""
     from baton.service.handoff import log_attempt
 
     _lead_action(
-        lead, output, lambda uow, i: log_attempt(uow, i, clock=system_clock, by=by, kind=kind, note=note)
+        lead,
+        output,
+        lambda uow, i: log_attempt(uow, i, clock=system_clock, by=by, kind=kind, note=note),
     )
 
 
 @lead_app.command("connect")
 @handle_errors
 def lead_connect(
-    lead: LeadArg, by: ByOption = None, kind: KindOption = "call", note: NoteOption = None,
+    lead: LeadArg,
+    by: ByOption = None,
+    kind: KindOption = "call",
+    note: NoteOption = None,
     output: JsonOption = "table",
 ) -> None:
     """Log a follow-up that reached the person (counts as an attempt too)."""
     from baton.service.handoff import log_connect
 
     _lead_action(
-        lead, output, lambda uow, i: log_connect(uow, i, clock=system_clock, by=by, kind=kind, note=note)
+        lead,
+        output,
+        lambda uow, i: log_connect(uow, i, clock=system_clock, by=by, kind=kind, note=note),
     )
 
 
@@ -941,13 +967,17 @@ def lead_route(lead: LeadArg, output: JsonOption = "table") -> None:
         _echo_json(result.as_dict())
         return
     if result.already_routed:
-        out.print(f"lead {result.lead_id} already has an open assignment: {result.assignee}", highlight=False)
+        out.print(
+            f"lead {result.lead_id} already has an open assignment: {result.assignee}",
+            highlight=False,
+        )
     elif result.assignee is None:
         out.print(f"lead {result.lead_id}: {result.reason}", highlight=False)
     else:
         due = f"{result.first_touch_due:%Y-%m-%d %H:%M %Z}" if result.first_touch_due else "-"
         out.print(
-            f"lead {result.lead_id} → {result.assignee} (first touch due {due})\nwhy: {result.reason}",
+            f"lead {result.lead_id} → {result.assignee} (first touch due {due})\n"
+            f"why: {result.reason}",
             highlight=False,
         )
 
@@ -964,14 +994,22 @@ def lead_routing(lead: LeadArg, output: JsonOption = "table") -> None:
     if output == "json":
         _echo_json(found.as_dict())
         return
-    out.print(f"{found.lead}: stage {found.stage}, owner {found.owner or '(none)'}", highlight=False)
+    out.print(
+        f"{found.lead}: stage {found.stage}, owner {found.owner or '(none)'}", highlight=False
+    )
     if not found.decisions:
         out.print("never routed", highlight=False)
         return
     out.print(f"why: {found.decisions[0].reason}", highlight=False)
     table = _look("Routing decisions, newest first", "at (UTC)", "trigger", "to", "rule", "version")
     for d in found.decisions:
-        table.add_row(f"{d.at:%Y-%m-%d %H:%M}", d.trigger, d.assignee or "(nobody)", d.rule or "-", str(d.contract_version or "-"))
+        table.add_row(
+            f"{d.at:%Y-%m-%d %H:%M}",
+            d.trigger,
+            d.assignee or "(nobody)",
+            d.rule or "-",
+            str(d.contract_version or "-"),
+        )
     _show(table)
     if found.assignment:
         a = found.assignment
@@ -983,7 +1021,12 @@ def lead_routing(lead: LeadArg, output: JsonOption = "table") -> None:
         timers = _look("SLA timers", "kind", "due (UTC)", "status", "result")
         for x in found.timers:
             kind = f"{x.kind} {x.share:.0%}" if x.kind == "reminder" and x.share else x.kind
-            timers.add_row(kind, f"{x.due_at:%Y-%m-%d %H:%M}", x.status, json.dumps(x.result) if x.result else "")
+            timers.add_row(
+                kind,
+                f"{x.due_at:%Y-%m-%d %H:%M}",
+                x.status,
+                json.dumps(x.result) if x.result else "",
+            )
         _show(timers)
 
 
@@ -991,7 +1034,9 @@ def lead_routing(lead: LeadArg, output: JsonOption = "table") -> None:
 @handle_errors
 def route_dry_run(
     since: Annotated[str, typer.Option("--since", help="First day of MQLs to replay (ISO date).")],
-    until: Annotated[str | None, typer.Option("--until", help="Day after the last (default: now).")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Day after the last (default: now).")
+    ] = None,
     output: FormatOption = "table",
 ) -> None:
     """Replay past MQLs through today's routing rules: load per rep and fairness."""
@@ -1009,22 +1054,36 @@ def route_dry_run(
     if output == "csv":
         import pandas as pd
 
-        _echo_csv(pd.DataFrame([{**r.as_dict(), "by_step": json.dumps(r.by_step)} for r in report.reps]))
+        _echo_csv(
+            pd.DataFrame([{**r.as_dict(), "by_step": json.dumps(r.by_step)} for r in report.reps])
+        )
         return
     out.print(
         f"{report.mqls:,} MQLs from {start:%Y-%m-%d} to {end:%Y-%m-%d} replayed through contract "
-        f"version {report.contract_version}: {report.assigned:,} assigned, {report.unassigned:,} to nobody "
+        f"version {report.contract_version}: {report.assigned:,} assigned, "
+        f"{report.unassigned:,} to nobody "
         f"({report.elapsed_ms:,.0f} ms)",
         highlight=False,
     )
     table = _look("Load per rep", "rep", "team", "weight", "leads", "share", "by step")
     for r in report.reps:
         steps = ", ".join(f"{k} {v}" for k, v in sorted(r.by_step.items(), key=lambda kv: -kv[1]))
-        table.add_row(r.rep, r.team or "-", f"{r.weight:g}", f"{r.leads:,}", _percent(r.share), steps)
+        table.add_row(
+            r.rep, r.team or "-", f"{r.weight:g}", f"{r.leads:,}", _percent(r.share), steps
+        )
     _show(table)
-    pools = _look("Fairness per round-robin pool (load per unit of weight)", "pool", "leads", "reps", "max/min", "Gini")
+    pools = _look(
+        "Fairness per round-robin pool (load per unit of weight)",
+        "pool",
+        "leads",
+        "reps",
+        "max/min",
+        "Gini",
+    )
     for p in report.pools:
-        pools.add_row(p.pool, f"{p.leads:,}", str(p.reps), _number(p.max_min_ratio, 2), _number(p.gini, 3))
+        pools.add_row(
+            p.pool, f"{p.leads:,}", str(p.reps), _number(p.max_min_ratio, 2), _number(p.gini, 3)
+        )
     _show(pools)
 
 
@@ -1033,26 +1092,57 @@ def route_dry_run(
 def rep_set(
     email: Annotated[str, typer.Argument(help="The rep's email; a new email adds the rep.")],
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-    team: Annotated[str | None, typer.Option(help="Team name (made if new); empty to leave the team.")] = None,
-    manager: Annotated[bool, typer.Option("--manager", help="Make the rep the manager of their team.")] = False,
-    active: Annotated[bool | None, typer.Option("--active/--inactive", help="Whether the rep takes leads.")] = None,
-    weight: Annotated[float | None, typer.Option(help="Share of round-robin leads (default 1).")] = None,
-    capacity: Annotated[int | None, typer.Option(help="Most open leads at once; 0 for the contract's.")] = None,
-    per_day: Annotated[int | None, typer.Option("--per-day", help="Most new leads a day; 0 for the contract's.")] = None,
-    timezone: Annotated[str | None, typer.Option(help="The rep's time zone; empty for the contract's.")] = None,
+    team: Annotated[
+        str | None, typer.Option(help="Team name (made if new); empty to leave the team.")
+    ] = None,
+    manager: Annotated[
+        bool, typer.Option("--manager", help="Make the rep the manager of their team.")
+    ] = False,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Whether the rep takes leads.")
+    ] = None,
+    weight: Annotated[
+        float | None, typer.Option(help="Share of round-robin leads (default 1).")
+    ] = None,
+    capacity: Annotated[
+        int | None, typer.Option(help="Most open leads at once; 0 for the contract's.")
+    ] = None,
+    per_day: Annotated[
+        int | None, typer.Option("--per-day", help="Most new leads a day; 0 for the contract's.")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="The rep's time zone; empty for the contract's.")
+    ] = None,
     days: Annotated[str | None, typer.Option(help="Working days, e.g. mon,tue,wed,thu.")] = None,
-    hours: Annotated[str | None, typer.Option(help="Working hours, e.g. 08:00-16:00; empty for the contract's.")] = None,
-    ooo: Annotated[list[str] | None, typer.Option("--ooo", help="Days out of office, FIRST:LAST (repeatable).")] = None,
-    clear_ooo: Annotated[bool, typer.Option("--clear-ooo", help="Remove stored days out of office first.")] = False,
+    hours: Annotated[
+        str | None, typer.Option(help="Working hours, e.g. 08:00-16:00; empty for the contract's.")
+    ] = None,
+    ooo: Annotated[
+        list[str] | None, typer.Option("--ooo", help="Days out of office, FIRST:LAST (repeatable).")
+    ] = None,
+    clear_ooo: Annotated[
+        bool, typer.Option("--clear-ooo", help="Remove stored days out of office first.")
+    ] = False,
 ) -> None:
     """Add a rep or change their routing availability."""
     from baton.service.reps import set_rep
 
     with _uow() as uow:
         view = set_rep(
-            uow, email, clock=system_clock, name=name, team=team, manager=manager or None,
-            active=active, weight=weight, max_open=capacity, max_per_day=per_day, timezone=timezone,
-            days=days.split(",") if days is not None else None, hours=hours, time_off=ooo or [],
+            uow,
+            email,
+            clock=system_clock,
+            name=name,
+            team=team,
+            manager=manager or None,
+            active=active,
+            weight=weight,
+            max_open=capacity,
+            max_per_day=per_day,
+            timezone=timezone,
+            days=days.split(",") if days is not None else None,
+            hours=hours,
+            time_off=ooo or [],
             clear_time_off=clear_ooo,
         )
         uow.commit()
@@ -1074,13 +1164,33 @@ def rep_list(output: JsonOption = "table") -> None:
 
 
 def _rep_table(views: list[Any], title: str) -> None:
-    table = _look(title, "rep", "team", "role", "active", "weight", "max open", "per day", "hours", "out of office", "open")
+    table = _look(
+        title,
+        "rep",
+        "team",
+        "role",
+        "active",
+        "weight",
+        "max open",
+        "per day",
+        "hours",
+        "out of office",
+        "open",
+    )
     for v in views:
         hours = " ".join(x for x in (v.days, v.hours, v.timezone) if x) or "contract's"
         off = ", ".join(f"{a}:{b}" for a, b in v.time_off) or "-"
         table.add_row(
-            v.email or v.name, v.team or "-", v.role, "yes" if v.active else "no", f"{v.weight:g}",
-            str(v.max_open or "-"), str(v.max_per_day or "-"), hours, off, str(v.open_leads),
+            v.email or v.name,
+            v.team or "-",
+            v.role,
+            "yes" if v.active else "no",
+            f"{v.weight:g}",
+            str(v.max_open or "-"),
+            str(v.max_per_day or "-"),
+            hours,
+            off,
+            str(v.open_leads),
         )
     _show(table)
 
@@ -1089,7 +1199,9 @@ def _rep_table(views: list[Any], title: str) -> None:
 @handle_errors
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Run what is due, then stop.")] = False,
-    concurrency: Annotated[int, typer.Option(help="Worker threads (PostgreSQL only; SQLite runs one).")] = 1,
+    concurrency: Annotated[
+        int, typer.Option(help="Worker threads (PostgreSQL only; SQLite runs one).")
+    ] = 1,
 ) -> None:
     """Run due SLA timers and send queued notifications.
 
@@ -1110,12 +1222,16 @@ def worker(
     if not once:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        err.print(f"worker running on {engine.url.render_as_string(hide_password=True)}; Ctrl-C stops it", highlight=False)
+        err.print(
+            f"worker running on {engine.url.render_as_string(hide_password=True)}; Ctrl-C stops it",
+            highlight=False,
+        )
     stats = run_workers(engine, s, concurrency=concurrency, once=once, stop=stop)
     d = stats.as_dict()
     out.print(
-        f"ran {d['timers_run']} timers ({d['timers_failed']} failed); sent {d['sent']} notifications, "
-        f"{d['retried']} to retry, {d['failed']} failed, {d['skipped']} skipped (channel not configured)",
+        f"ran {d['timers_run']} timers ({d['timers_failed']} failed); "
+        f"sent {d['sent']} notifications, {d['retried']} to retry, {d['failed']} failed, "
+        f"{d['skipped']} skipped (channel not configured)",
         highlight=False,
     )
 
