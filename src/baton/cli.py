@@ -1234,6 +1234,125 @@ def worker(
         f"{d['skipped']} skipped (channel not configured)",
         highlight=False,
     )
+# -- score: rule models from the contract -------------------------------------------------------
+score_app = typer.Typer(
+    help="Score leads and show why a lead has its score.",
+    no_args_is_help=True,
+)
+app.add_typer(score_app, name="score")
+
+
+@score_app.command("run")
+@handle_errors
+def score_run(
+    model: Annotated[
+        str | None, typer.Option("--model", help="Only the leads this model scores (default: all).")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Score as of this time, ISO 8601 (default: now).")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Rescore every open lead; move those that reach the MQL threshold.
+
+    Scores each lead with the first contract model that applies, logs the score and its
+    breakdown, and moves leads that now meet the MQL rule to the MQL stage.
+    """
+    from baton.service.scoring import rescore_open_leads
+
+    if output not in ("table", "json"):
+        raise BatonError(f'--format "{output}" is not a format; use table or json')
+    s = settings()
+    when = _parse_when(at, "--at") if at else None
+    with progress_bars() as bars:
+        report = rescore_open_leads(
+            engine_for(s), clock=system_clock, at=when, model=model,
+            contract_text=contract_text(s), progress=bars,
+        )  # fmt: skip
+    if output == "json":
+        _echo_json(report.as_dict())
+        return
+    table = _look(
+        f"Scored at {report.at:%Y-%m-%d %H:%M %Z} (contract version {report.contract_version})",
+        "model", "scored", f"at {report.threshold:g}+", "became MQL",
+    )  # fmt: skip
+    for key, count in sorted(report.by_model.items()):
+        table.add_row(
+            key, _number(count), _number(report.at_threshold[key]),
+            _number(report.mql_by_model[key]),
+        )  # fmt: skip
+    table.add_section()
+    table.add_row(
+        "all models", _number(report.scored), _number(sum(report.at_threshold.values())),
+        _number(report.mqls), style="bold",
+    )  # fmt: skip
+    _show(table)
+    out.print(
+        f"{report.scored:,} of {report.open_leads:,} open leads scored; "
+        f"{report.mqls:,} became MQL",
+        highlight=False,
+    )
+    if report.unmatched:
+        out.print(
+            f"note: {report.unmatched:,} leads matched no model"
+            + (f' (or another model than "{model}")' if model else "")
+            + "; a model without applies_to scores every lead",
+            highlight=False,
+        )
+    if report.held_back:
+        out.print(
+            f"note: {report.held_back:,} leads reached the threshold but lack a required field "
+            "(qualification.mql.required_fields)",
+            highlight=False,
+        )
+    if report.refused:
+        out.print(f"note: the lifecycle refused {report.refused:,} moves to MQL:", highlight=False)
+        for line in report.refusals:
+            out.print(f"  {line}", highlight=False, markup=False)
+
+
+@score_app.command("show")
+@handle_errors
+def score_show(
+    lead: Annotated[
+        str, typer.Argument(help="The lead: its number, its id in its source, or SOURCE:ID.")
+    ],
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Print a lead's latest score and the points each rule gave."""
+    from baton.service.scoring import latest_score
+    from baton.store.uow import UnitOfWork
+
+    if output not in ("table", "json"):
+        raise BatonError(f'--format "{output}" is not a format; use table or json')
+    with UnitOfWork(engine_for(settings())) as uow:
+        stored = latest_score(uow.session, lead)
+    if output == "json":
+        _echo_json(stored.as_dict())
+        return
+    version = f"contract version {stored.contract_version or '-'}"
+    out.print(
+        f"lead {stored.external_id} ({stored.source}, number {stored.lead_id}), "
+        f"stage {stored.stage or '-'}: score {stored.score:g} "
+        f"(fit {stored.fit:g} + engagement {stored.engagement:g})",
+        highlight=False,
+    )
+    out.print(
+        f"model {stored.model} (version {stored.model_version[:12]}, {version}), "
+        f"scored at {stored.scored_at:%Y-%m-%d %H:%M %Z}",
+        highlight=False,
+    )
+    table = _look("Breakdown", "part", "rule", "points", "detail")
+    table.columns[1].justify = table.columns[3].justify = "left"
+    part = None
+    for line in stored.lines:
+        if part is not None and line.part != part:
+            table.add_section()
+        part = line.part
+        table.add_row(line.part.value, line.rule, f"{line.points:+g}", line.detail)
+    table.add_section()
+    table.add_row("score", "", f"{stored.score:g}", "", style="bold")
+    _show(table)
 
 
 def main() -> None:

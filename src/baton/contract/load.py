@@ -9,7 +9,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -83,21 +84,38 @@ def did_you_mean(value: str, choices: Iterable[str]) -> str:
 
 def _fields_at(loc: Sequence[int | str]) -> list[str]:
     """The keys allowed in the table that holds ``loc``'s last part."""
-    model: Any = Contract
+    annotation: Any = Contract
     for part in loc[:-1]:
-        if isinstance(part, int):
+        annotation = _unwrap(annotation)
+        if isinstance(part, int) or get_origin(annotation) is dict:
+            annotation = _item(annotation)  # a list's item or a table's value, by index or key
             continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
-        field = model.model_fields.get(part) or next(
-            (f for f in model.model_fields.values() if f.alias == part), None
+        field = annotation.model_fields.get(part) or next(
+            (f for f in annotation.model_fields.values() if f.alias == part), None
         )
         if field is None:
             return []
-        model = _inner_model(field.annotation)
+        annotation = field.annotation
+    model = _inner_model(annotation)
     if isinstance(model, type) and issubclass(model, BaseModel):
         return [f.alias or name for name, f in model.model_fields.items()]
     return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` → ``X``; anything else as it is."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) in (Union, UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _item(annotation: Any) -> Any:
+    """What a list or table holds: ``list[X]`` → ``X``, ``dict[K, X]`` → ``X``."""
+    args = get_args(annotation)
+    return args[-1] if args else None
 
 
 def _inner_model(annotation: Any) -> Any:
@@ -150,6 +168,7 @@ def check_consistency(contract: Contract) -> Iterable[Problem]:
     yield from _unique("pipeline", [s.key for s in contract.pipeline], "key")
     yield from _unique("goals", [g.key for g in contract.goals], "key")
     yield from _unique("rejection_reasons", [r.key for r in contract.rejection_reasons], "key")
+    yield from _check_scoring(contract)
 
     kinds = {s.kind for s in contract.stages}
     for needed in (StageKind.OPEN, StageKind.QUALIFIED, StageKind.OPPORTUNITY, StageKind.WON):
@@ -270,6 +289,20 @@ def _check_routing(contract: Contract) -> Iterable[Problem]:
             "routing.escalation.max_reassignments",
             'is 0 but on_breach says "reassign"; raise it or remove "reassign"',
         )
+
+
+def _check_scoring(contract: Contract) -> Iterable[Problem]:
+    """Model keys are unique, and no model hides behind one that takes every lead."""
+    models = contract.scoring.models
+    yield from _unique("scoring.models", [m.key for m in models], "key")
+    catch_all = next((i for i, m in enumerate(models) if not m.applies_to), None)
+    if catch_all is not None:
+        for i in range(catch_all + 1, len(models)):
+            yield Problem(
+                f"scoring.models[{i}]",
+                f'"{models[i].key}" never scores a lead: "{models[catch_all].key}" before it has '
+                "no applies_to and takes every lead; move the model without applies_to last",
+            )
 
 
 def _unique(section: str, values: Sequence[object], field: str) -> Iterable[Problem]:

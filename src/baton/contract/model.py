@@ -3,7 +3,8 @@
 The contract is what marketing and sales sign: the lifecycle stages (each with a fixed
 *kind* that code branches on), the MQL and SQL definitions, the opportunity pipeline, the
 SLA on both sides, business hours, stuck-stage thresholds, shared goals, rejection reasons,
-and the mappings that turn other tools' stage names into ours. It is read from
+the mappings that turn other tools' stage names into ours, and the lead score models
+(:mod:`baton.contract.scoring`). It is read from
 ``baton.toml`` by :mod:`baton.contract.load`, which turns every validation failure into a
 message with its key path.
 """
@@ -21,6 +22,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from baton.contract.base import Key, Strict
 from baton.contract.routing import Routing
+from baton.contract.scoring import Scoring
 
 
 class StageKind(StrEnum):
@@ -240,6 +242,7 @@ class Contract(Strict):
     rejection_reasons: list[Reason] = Field(default_factory=list)
     mappings: Mappings = Field(default_factory=Mappings)
     routing: Routing = Field(default_factory=Routing)
+    scoring: Scoring = Field(default_factory=Scoring)
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -2,8 +2,8 @@
 
 Every business record carries ``source`` and ``external_id``: the system it came from and its
 id there, unique together, so imports and events upsert instead of duplicating. The stage log
-(``stage_changes``) is append-only: the migration installs triggers that refuse updates and
-deletes on it.
+(``stage_changes``) and the score log (``lead_scores``) are append-only: the migrations install
+triggers that refuse updates and deletes on them.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from baton.store.types import JSONDict, UTCDateTime
+from baton.store.types import JSONDict, JSONList, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -285,6 +285,31 @@ class StageChangeRow(Base):
     recorded_at: Mapped[dt.datetime]
 
 
+class LeadScoreRow(Base):
+    """One entry of the append-only score log: a lead's score under one model at one time.
+
+    ``model_version`` fingerprints the model's definition (it changes only when the model's
+    rules do); ``contract_version_id`` is the contract version the model was read from.
+    ``breakdown`` holds the lines the score is made of, which sum to ``score``. ``leads.score``
+    holds the latest score written.
+    """
+
+    __tablename__ = "lead_scores"
+    __table_args__ = (Index("ix_lead_scores_lead_id_id", "lead_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    model_key: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(64))
+    contract_version_id: Mapped[int | None] = mapped_column(ForeignKey("contract_versions.id"))
+    scored_at: Mapped[dt.datetime]
+    score: Mapped[float] = mapped_column(Float)
+    fit: Mapped[float] = mapped_column(Float)
+    engagement: Mapped[float] = mapped_column(Float)
+    breakdown: Mapped[list[Any]] = mapped_column(JSONList())
+    recorded_at: Mapped[dt.datetime]
+
+
 class ImportRun(Base):
     """A finished import: what was read, its fingerprint and what it wrote."""
 
@@ -458,4 +483,4 @@ class RepTimeOff(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
-APPEND_ONLY_TABLES = ("stage_changes", "routing_decisions")
+APPEND_ONLY_TABLES = ("stage_changes", "routing_decisions", "lead_scores")

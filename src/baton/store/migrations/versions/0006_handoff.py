@@ -13,8 +13,7 @@ from alembic import op
 import baton.store.types
 
 revision = '0006_handoff'
-# merge: down_revision becomes 0005_events
-down_revision = '0002'
+down_revision = '0004_lead_scores'
 branch_labels = None
 depends_on = None
 
