@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from fractions import Fraction as F
+from pathlib import Path
 
 import ibis
 import pandas as pd
@@ -267,3 +268,12 @@ def test_positional_weights_are_one_expression_per_touch(five: Journeys) -> None
         linear,
         check_dtype=False,
     )  # fmt: skip
+
+
+def test_every_registered_model_is_documented() -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    attribution = (docs / "attribution.md").read_text(encoding="utf-8")
+    cli = (docs / "cli.md").read_text(encoding="utf-8")
+    for name in MODELS:
+        assert f"`{name}`" in attribution, f"docs/attribution.md lacks the model {name}"
+        assert f"`{name}`" in cli, f"docs/cli.md (baton attribution) lacks the model {name}"

@@ -73,9 +73,11 @@ class AttributionQuery:
 
     def parameters(self, settings: Attribution) -> dict[str, Any]:
         """The parameters every model may read (see ``registry.PARAMETERS``)."""
+        half_life = settings.half_life_days if self.half_life_days is None else self.half_life_days
+        direct = settings.direct_channels if self.direct_channels is None else self.direct_channels
         return {
-            "half_life_days": self.half_life_days or settings.half_life_days,
-            "direct_channels": list(self.direct_channels or settings.direct_channels),
+            "half_life_days": half_life,
+            "direct_channels": list(direct),
             "u_shaped": settings.u_shaped,
             "w_shaped": settings.w_shaped,
             "full_path": settings.full_path,
