@@ -8,12 +8,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 from tests.fixtures import committee
 from typer.testing import CliRunner
 
-from baton.analytics.attribution import MODELS
+from baton.analytics.attribution import MODELS, Journeys, Model
 from baton.analytics.source import from_store
 from baton.cli import app
 from baton.contract import default_contract_text, parse_contract
@@ -156,3 +157,28 @@ def test_snapshots_are_saved_and_the_latest_read_back(
         assert credit["conversions"].sum() == pytest.approx(2.0)
         assert latest_snapshot(uow.session, "w-shaped", outcome="won", level="contact") is None
         assert latest_snapshot(uow.session, "first", outcome="won", level="account") is None
+
+
+def test_a_registered_model_returning_pandas_plugs_in(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def everything_to_events(journeys: Journeys, *, order: int = 1) -> pd.DataFrame:
+        # a stand-in for a data-driven model: small numbers computed in Python, one row only
+        rows = journeys.journeys.execute()
+        conversions, value = rows["conversions"].sum(), rows["value"].sum()
+        return pd.DataFrame({"channel": ["events"], "conversions": [conversions * order],
+                             "value": [value * order]})  # fmt: skip
+
+    monkeypatch.setitem(
+        MODELS, "toy", Model("toy", "all to events", everything_to_events, params=("order",))
+    )
+    assert "toy" in run("--list")
+    data = json.loads(run("--model", "toy", "--compare", "linear", "--format", "json"))
+    toy = {r["channel"]: r["value"] for r in data["credit"] if r["model"] == "toy"}
+    # every channel of the journeys is listed under the new model too, with 0
+    assert toy == {
+        "events": 1500.0, "paid_search": 0.0, "email": 0.0, "direct": 0.0, "referral": 0.0,
+        "paid_social": 0.0, "(no touch)": 0.0,
+    }  # fmt: skip
+    assert all(r["reconciled"] for r in data["reconciliation"])
+    assert data["models"][0]["parameters"] == {}  # the service passes no "order" (yet)

@@ -935,10 +935,10 @@ def _attribution_table(result: Any, currency: str) -> Table:
     q = result.query
     t = result.totals
     span = f", {q.period.label}" if q.period else ""
+    window = f"lookback {result.lookback_days} days" if result.lookback_days else "no lookback"
     title = (
-        f"Attribution of {q.outcome} ({q.level} level, by {q.by}{span}, lookback "
-        f"{result.lookback_days or 'unlimited'} days): {t.conversions:,.0f} conversions, "
-        f"{t.value:,.0f} {currency}, {t.journeys:,} journeys"
+        f"Attribution of {q.outcome} ({q.level} level, by {q.by}{span}, {window}): "
+        f"{t.conversions:,.0f} conversions, {t.value:,.0f} {currency}, {t.journeys:,} journeys"
     )
     headers = [h for m in result.models for h in (f"{m} share", f"{m} {currency}")]
     table = _look(title, q.by, *headers)

@@ -177,6 +177,12 @@ def attribute(tables: Tables, contract: Contract, query: AttributionQuery) -> At
     with _cached(built, tables.backend) as journeys:
         total = totals(journeys)
         credits = {m.name: _frame(m(journeys, **given), tables) for m in chosen}
+    # every channel under every model: a model may leave out the ones it gave nothing
+    channels = sorted(set().union(*(set(f["channel"]) for f in credits.values())))
+    credits = {
+        name: frame.set_index("channel").reindex(channels, fill_value=0.0).reset_index()
+        for name, frame in credits.items()
+    }
     frames = [
         _shares(frame, total).assign(model=name)[list(RESULT_COLUMNS)]
         for name, frame in credits.items()
