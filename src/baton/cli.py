@@ -863,7 +863,7 @@ def attribution(
     output: FormatOption = "table",
     source: SourceOption = "store",
 ) -> None:
-    """Which channels or campaigns the conversions and revenue are credited to.
+    """Credit conversions and revenue to channels or campaigns.
 
     Runs attribution models side by side on the journeys before each outcome, checks that each
     gives out exactly the conversions and value there were, and stores each result as a snapshot.
