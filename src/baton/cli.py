@@ -1353,6 +1353,132 @@ def score_show(
     table.add_section()
     table.add_row("score", "", f"{stored.score:g}", "", style="bold")
     _show(table)
+# -- attribution --------------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def attribution(
+    model: Annotated[
+        str, typer.Option(help="The model to show first (see --list).")
+    ] = "w-shaped",
+    compare: Annotated[
+        str | None,
+        typer.Option(help="More models side by side, comma-separated: first,last,linear."),
+    ] = None,
+    level: Annotated[
+        str, typer.Option(help="contact or account (the buying committee).")
+    ] = "account",
+    outcome: Annotated[str, typer.Option(help="lead, mql, sql, opportunity or won.")] = "won",
+    by: Annotated[str, typer.Option(help="channel or campaign: what credit goes to.")] = "channel",
+    period: Annotated[
+        str | None,
+        typer.Option(help="Only conversions in this period, e.g. 2026-Q3 (default: all)."),
+    ] = None,
+    half_life: Annotated[
+        float | None,
+        typer.Option("--half-life", help="Time decay half-life in days (default: the contract's)."),
+    ] = None,
+    lookback_days: Annotated[
+        int | None,
+        typer.Option(
+            "--lookback-days",
+            help="Days of touches before a conversion, 0 for all (default: the contract's).",
+        ),
+    ] = None,
+    save: Annotated[
+        bool, typer.Option("--save/--no-save", help="Store the results as snapshots.")
+    ] = True,
+    list_models: Annotated[bool, typer.Option("--list", help="List the models and exit.")] = False,
+    output: FormatOption = "table",
+    source: SourceOption = "store",
+) -> None:
+    """Credit conversions and revenue to channels or campaigns.
+
+    Runs attribution models side by side on the journeys before each outcome, checks that each
+    gives out exactly the conversions and value there were, and stores each result as a snapshot.
+    """
+    from baton.analytics.period import Period
+    from baton.service.attribution import AttributionQuery, attribute, model_list, records
+
+    if list_models:
+        s = settings()
+        table = _look("Attribution models", "model", "what it does", "parameters")
+        table.columns[1].justify = table.columns[2].justify = "left"
+        for name, summary, params in model_list(parse_contract(contract_text(s)).attribution):
+            table.add_row(name, summary, ", ".join(params))
+        _show(table)
+        return
+    names = [model, *(n.strip() for n in (compare or "").split(",") if n.strip())]
+    with _store_tables(output, source) as (tables, contract):
+        span = Period.parse(period, contract.business_hours.zone) if period else None
+        query = AttributionQuery(
+            models=tuple(names), outcome=outcome, level=level, by=by, period=span,
+            lookback_days=lookback_days, half_life_days=half_life,
+        )  # fmt: skip
+        result = attribute(tables, contract, query)
+    ids: list[int] = []
+    if save:
+        from baton.service.attribution import save_snapshots
+        from baton.store.uow import UnitOfWork
+
+        with UnitOfWork(engine_for(settings())) as uow:
+            ids = save_snapshots(uow.session, result, clock=system_clock)
+            uow.commit()
+    if output == "json":
+        _echo_json({
+            "outcome": outcome, "level": level, "by": by, "period": span.label if span else None,
+            "lookback_days": result.lookback_days, "engine": result.engine,
+            "totals": result.totals.as_dict(),
+            "models": [
+                {"model": m, "parameters": result.parameters[m],
+                 "snapshot_id": ids[i] if ids else None}
+                for i, m in enumerate(result.models)
+            ],
+            "reconciliation": records(result.reconciliation),
+            "credit": records(result.credit),
+        })  # fmt: skip
+        return
+    if output == "csv":
+        _echo_csv(result.credit)
+        return
+    _show(_attribution_table(result, contract.organization.currency))
+    worst = float(result.reconciliation["relative_residual"].max())
+    if bool(result.reconciliation["reconciled"].all()):
+        out.print(
+            f"Every model gives out exactly the {result.totals.conversions:,.0f} conversions and "
+            f"{result.totals.value:,.2f} of value (largest residual {worst:.1e} of the total).",
+            highlight=False,
+        )
+    else:
+        bad = result.reconciliation.loc[~result.reconciliation["reconciled"], "model"].tolist()
+        err.print(
+            f"[bold red]warning:[/] credit does not add up to the totals for: {', '.join(bad)}"
+        )
+    if ids:
+        plural = "s" if len(ids) > 1 else ""
+        out.print(f"saved as snapshot{plural} {', '.join(map(str, ids))}", highlight=False)
+
+
+def _attribution_table(result: Any, currency: str) -> Table:
+    """Channels as rows; per model, the share of conversions and the value credited."""
+    q = result.query
+    t = result.totals
+    span = f", {q.period.label}" if q.period else ""
+    window = f"lookback {result.lookback_days} days" if result.lookback_days else "no lookback"
+    title = (
+        f"Attribution of {q.outcome} ({q.level} level, by {q.by}{span}, {window}): "
+        f"{t.conversions:,.0f} conversions, {t.value:,.0f} {currency}, {t.journeys:,} journeys"
+    )
+    headers = [h for m in result.models for h in (f"{m} share", f"{m} {currency}")]
+    table = _look(title, q.by, *headers)
+    wide = result.wide()
+    first = result.models[0]
+    wide = wide.sort_values([f"{first} share", "channel"], ascending=[False, True])
+    for row in wide.itertuples(index=False):
+        cells = []
+        for i in range(len(result.models)):
+            cells += [_percent(row[1 + 2 * i]), _number(row[2 + 2 * i])]
+        table.add_row(str(row[0]), *cells)
+    return table
 
 
 def main() -> None:

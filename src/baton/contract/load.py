@@ -169,6 +169,7 @@ def check_consistency(contract: Contract) -> Iterable[Problem]:
     yield from _unique("goals", [g.key for g in contract.goals], "key")
     yield from _unique("rejection_reasons", [r.key for r in contract.rejection_reasons], "key")
     yield from _check_scoring(contract)
+    yield from _unique("attribution.custom", [m.key for m in contract.attribution.custom], "key")
 
     kinds = {s.kind for s in contract.stages}
     for needed in (StageKind.OPEN, StageKind.QUALIFIED, StageKind.OPPORTUNITY, StageKind.WON):

@@ -15,10 +15,10 @@ import datetime as dt
 import re
 from enum import StrEnum
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from baton.contract.base import Key, Strict
 from baton.contract.routing import Routing
@@ -225,6 +225,72 @@ class Organization(Strict):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
 
+#: The roles a touch can play in a journey, in the order position weights are written.
+ROLES = ("first", "lead", "opportunity", "won", "last", "middle")
+Weight = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class PositionWeights(Strict):
+    """Shares of one conversion by the role a touch plays in its journey; they add up to 1.
+
+    ``first`` is the journey's first touch, ``lead``, ``opportunity`` and ``won`` the touches
+    that created the lead, created the opportunity and closed the deal, ``last`` its last
+    touch, and ``middle`` is spread evenly over the touches that hold no role with a weight.
+    How journeys of one, two or three touches and touches holding several roles are credited
+    is in docs/attribution.md.
+    """
+
+    first: Weight = 0.0
+    lead: Weight = 0.0
+    opportunity: Weight = 0.0
+    won: Weight = 0.0
+    last: Weight = 0.0
+    middle: Weight = 0.0
+
+    @model_validator(mode="after")
+    def _adds_up_to_one(self) -> PositionWeights:
+        total = sum(self.weights().values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(
+                f"the weights add up to {total:g}; make first + lead + opportunity + won + "
+                "last + middle add up to 1"
+            )
+        return self
+
+    def weights(self) -> dict[str, float]:
+        """The weight of each role, in the order of :data:`ROLES`."""
+        return {role: float(getattr(self, role)) for role in ROLES}
+
+
+class CustomPositions(PositionWeights):
+    """A position-based model of the contract's own, named by ``key`` (``--model KEY``)."""
+
+    key: Key
+    label: str = ""
+
+
+class Attribution(Strict):
+    """Defaults of ``baton attribution``: the window, the models' parameters, custom models."""
+
+    lookback_days: int = Field(
+        default=90, ge=0, description="days of touches before a conversion; 0 for no limit"
+    )
+    half_life_days: float = Field(default=7.0, gt=0.0)
+    direct_channels: list[str] = Field(default_factory=lambda: ["direct", "direct_traffic"])
+    u_shaped: PositionWeights = Field(
+        default_factory=lambda: PositionWeights(first=0.4, lead=0.4, middle=0.2)
+    )
+    w_shaped: PositionWeights = Field(
+        default_factory=lambda: PositionWeights(first=0.3, lead=0.3, opportunity=0.3, middle=0.1)
+    )
+    full_path: PositionWeights = Field(
+        default_factory=lambda: PositionWeights(
+            first=0.225, lead=0.225, opportunity=0.225, won=0.225, middle=0.1
+        )
+    )
+    custom: list[CustomPositions] = Field(default_factory=list)
+
+
 class Contract(Strict):
     """The whole alignment contract. Build it with :func:`baton.contract.load.parse_contract`."""
 
@@ -243,6 +309,7 @@ class Contract(Strict):
     mappings: Mappings = Field(default_factory=Mappings)
     routing: Routing = Field(default_factory=Routing)
     scoring: Scoring = Field(default_factory=Scoring)
+    attribution: Attribution = Field(default_factory=Attribution)
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -483,4 +483,54 @@ class RepTimeOff(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class AttributionSnapshot(Base):
+    """One attribution model's result, as computed at ``created_at``, for reports to read.
+
+    ``parameters`` holds what the result depends on besides the columns: the model's own
+    parameters (half-life, weights, direct channels) and the journeys' lookback. The credit per
+    channel or campaign is in ``attribution_credits``.
+    """
+
+    __tablename__ = "attribution_snapshots"
+    __table_args__ = (
+        Index(
+            "ix_attribution_snapshots_model_outcome_level", "model", "outcome", "level", "by",
+            "created_at",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    model: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any]]
+    outcome: Mapped[str] = mapped_column(String(20))
+    level: Mapped[str] = mapped_column(String(20))
+    by: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str | None] = mapped_column(String(20))
+    period_start: Mapped[dt.datetime | None]
+    period_end: Mapped[dt.datetime | None]
+    engine: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime]
+    journeys: Mapped[int] = mapped_column(BigInteger)
+    conversions: Mapped[float] = mapped_column(Float)
+    value: Mapped[float] = mapped_column(Float)
+    nulls: Mapped[float] = mapped_column(Float)
+    conversions_residual: Mapped[float] = mapped_column(Float)
+    value_residual: Mapped[float] = mapped_column(Float)
+
+
+class AttributionCredit(Base):
+    """The credit one channel (or campaign) got in an attribution snapshot."""
+
+    __tablename__ = "attribution_credits"
+    __table_args__ = (UniqueConstraint("snapshot_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("attribution_snapshots.id", ondelete="CASCADE")
+    )
+    channel: Mapped[str] = mapped_column(String(300))
+    conversions: Mapped[float] = mapped_column(Float)
+    value: Mapped[float] = mapped_column(Float)
+
+
 APPEND_ONLY_TABLES = ("stage_changes", "routing_decisions", "lead_scores")

@@ -8,15 +8,23 @@ A :class:`Journeys` is two Ibis tables on one backend:
     name, ...), ``touch_at`` (timestamp, null where the source has no times, as in path data),
     ``is_lead_touch``, ``is_opportunity_touch``, ``is_won_touch`` (booleans: the touch that
     created the lead, the opportunity, or closed the deal; at most one of each per journey).
+    Optional: ``touch_channel`` (string), the channel of the touch when ``channel`` holds
+    something else (a campaign's name); last non-direct reads it to tell direct touches.
 ``journeys``
     one row per journey: ``journey_id``, ``n_steps`` (int64, the number of touches),
     ``conversions`` (float64: how many conversions the journey stands for), ``value``
     (float64: the revenue or value they brought), ``nulls`` (float64: how many journeys on
     the same path did not convert), ``converted_at`` (timestamp, null where unknown).
+    Journeys built from the store add ``subject`` (``"lead 12"`` or ``"account 3"``) and
+    ``ended_at`` (the conversion, or the last touch of a journey that did not convert).
 
-A journey from the store stands for one buyer (``conversions`` 1 or 0, ``nulls`` 0 or 1); a
-journey from aggregated path data stands for every buyer who took the same path, so each model
-weighs journeys by these counts.
+A journey from the store stands for one buyer's conversion (``conversions`` 1 and ``nulls`` 0,
+or 0 and 1); a journey from aggregated path data stands for every buyer who took the same path,
+so each model weighs journeys by these counts.
+
+:func:`~baton.analytics.attribution.store_journeys.build_journeys` makes journeys from the
+store's tables (see docs/attribution.md, Journeys); :func:`read_paths` and
+:func:`from_path_table` from ChannelAttribution path files.
 """
 
 from __future__ import annotations
@@ -116,7 +124,7 @@ def read_paths(path: Path, backend: BaseBackend | None = None) -> Journeys:
     if not path.is_file():
         raise NotFound(f"{path}: no such file")
     con = backend if backend is not None else ibis.duckdb.connect()
-    table = con.read_csv(path, delim=";", header=True)  # type: ignore[attr-defined]
+    table = con.read_csv(path, delim=";", header=True)
     wanted = {"path", "total_conversions", "total_conversion_value", "total_null"}
     missing = sorted(wanted - set(table.columns))
     if missing:

@@ -13,8 +13,7 @@ from alembic import op
 import baton.store.types
 
 revision = '0004_lead_scores'
-# merge: down_revision becomes 0003_attribution
-down_revision = '0002'
+down_revision = '0003_attribution'
 branch_labels = None
 depends_on = None
 
