@@ -825,13 +825,538 @@ def _export(export: Callable[..., dict[str, int]], target: Path, tables: list[st
     out.print(table)
 
 
-# -- score: the predictive lead score ----------------------------------------------------------
-# `baton score train | evaluate | explain | threshold | drift`. The rule scores' `score run` and
-# `score show` join this sub-app.
+# -- handoff: sales actions on a lead, routing, reps, the worker ------------------------------
+lead_app = typer.Typer(
+    help="Accept, reject, log follow-up, explain a lead's routing.", no_args_is_help=True
+)
+route_app = typer.Typer(
+    help="Try the contract's routing rules on past leads.", no_args_is_help=True
+)
+rep_app = typer.Typer(help="Set and list reps' routing availability.", no_args_is_help=True)
+app.add_typer(lead_app, name="lead")
+app.add_typer(route_app, name="route")
+app.add_typer(rep_app, name="rep")
+
+LeadArg = Annotated[str, typer.Argument(help="The lead's id, or its email address.")]
+ByOption = Annotated[
+    str | None, typer.Option("--by", help="Email of the rep acting (default: the lead's owner).")
+]
+NoteOption = Annotated[str | None, typer.Option("--note", help="Free text kept with the action.")]
+KindOption = Annotated[str, typer.Option("--kind", help="call, email or meeting.")]
+JsonOption = Annotated[str, typer.Option("--format", help="table or json.")]
+
+
+def _uow() -> Any:
+    from baton.store.uow import UnitOfWork
+
+    return UnitOfWork(engine_for(settings()))
+
+
+def _lead_action(lead: str, output: str, act: Callable[[Any, int], Any]) -> None:
+    """Resolve LEAD, run one sales action in one transaction, print what it did."""
+    from baton.store.handoff import find_lead
+
+    if output not in ("table", "json"):
+        raise BatonError(f'--format "{output}" is not a format; use table or json')
+    with _uow() as uow:
+        result = act(uow, find_lead(uow.session, lead))
+        uow.commit()
+    if output == "json":
+        _echo_json(result.as_dict())
+        return
+    moved = (
+        f"{result.stage_from} → {result.stage_to}"
+        if result.stage_from != result.stage_to
+        else f"in {result.stage_to}"
+    )
+    parts = [f"lead {result.lead_id}: {result.action} by {result.by or 'sales'} ({moved})"]
+    if result.reason and result.action == "reject":
+        parts.append(f"reason {result.reason}")
+    if result.attempts is not None and result.action in ("attempt", "connect"):
+        parts.append(f"{result.attempts} attempt{'s' if result.attempts != 1 else ''} so far")
+    if result.first_touch:
+        parts.append("first touch: the SLA clock stopped")
+    if result.timers_cancelled:
+        parts.append(f"{result.timers_cancelled} SLA timers stopped")
+    out.print("; ".join(parts), highlight=False)
+
+
+@lead_app.command("accept")
+@handle_errors
+def lead_accept(
+    lead: LeadArg, by: ByOption = None, note: NoteOption = None, output: JsonOption = "table"
+) -> None:
+    """Accept a lead: it moves to the SQL stage and its SLA clock stops."""
+    from baton.service.handoff import accept_lead
+
+    _lead_action(
+        lead, output, lambda uow, i: accept_lead(uow, i, clock=system_clock, by=by, note=note)
+    )
+
+
+@lead_app.command("reject")
+@handle_errors
+def lead_reject(
+    lead: LeadArg,
+    reason: Annotated[
+        str, typer.Option("--reason", help="A rejection_reasons key of the contract.")
+    ],
+    by: ByOption = None,
+    note: NoteOption = None,
+    output: JsonOption = "table",
+) -> None:
+    """Reject a lead with a reason code: it goes back to marketing."""
+    from baton.service.handoff import reject_lead
+
+    _lead_action(
+        lead,
+        output,
+        lambda uow, i: reject_lead(uow, i, reason, clock=system_clock, by=by, note=note),
+    )
+
+
+@lead_app.command("attempt")
+@handle_errors
+def lead_attempt(
+    lead: LeadArg,
+    by: ByOption = None,
+    kind: KindOption = "call",
+    note: NoteOption = None,
+    output: JsonOption = "table",
+) -> None:
+    """Log a follow-up attempt; the first one stops the first-touch clock."""
+    from baton.service.handoff import log_attempt
+
+    _lead_action(
+        lead,
+        output,
+        lambda uow, i: log_attempt(uow, i, clock=system_clock, by=by, kind=kind, note=note),
+    )
+
+
+@lead_app.command("connect")
+@handle_errors
+def lead_connect(
+    lead: LeadArg,
+    by: ByOption = None,
+    kind: KindOption = "call",
+    note: NoteOption = None,
+    output: JsonOption = "table",
+) -> None:
+    """Log a follow-up that reached the person (counts as an attempt too)."""
+    from baton.service.handoff import log_connect
+
+    _lead_action(
+        lead,
+        output,
+        lambda uow, i: log_connect(uow, i, clock=system_clock, by=by, kind=kind, note=note),
+    )
+
+
+@lead_app.command("route")
+@handle_errors
+def lead_route(lead: LeadArg, output: JsonOption = "table") -> None:
+    """Route a lead now, as on MQL (a lead with an open assignment is left alone)."""
+    from baton.service.routing import route_lead
+    from baton.store.handoff import find_lead
+
+    with _uow() as uow:
+        result = route_lead(uow, find_lead(uow.session, lead), clock=system_clock, trigger="manual")
+        uow.commit()
+    if output == "json":
+        _echo_json(result.as_dict())
+        return
+    if result.already_routed:
+        out.print(
+            f"lead {result.lead_id} already has an open assignment: {result.assignee}",
+            highlight=False,
+        )
+    elif result.assignee is None:
+        out.print(f"lead {result.lead_id}: {result.reason}", highlight=False)
+    else:
+        due = f"{result.first_touch_due:%Y-%m-%d %H:%M %Z}" if result.first_touch_due else "-"
+        out.print(
+            f"lead {result.lead_id} → {result.assignee} (first touch due {due})\n"
+            f"why: {result.reason}",
+            highlight=False,
+        )
+
+
+@lead_app.command("routing")
+@handle_errors
+def lead_routing(lead: LeadArg, output: JsonOption = "table") -> None:
+    """Why a lead went to its owner: every routing decision and its SLA timers."""
+    from baton.service.routing import explain_routing
+    from baton.store.handoff import find_lead
+
+    with _uow() as uow:
+        found = explain_routing(uow, find_lead(uow.session, lead))
+    if output == "json":
+        _echo_json(found.as_dict())
+        return
+    out.print(
+        f"{found.lead}: stage {found.stage}, owner {found.owner or '(none)'}", highlight=False
+    )
+    if not found.decisions:
+        out.print("never routed", highlight=False)
+        return
+    out.print(f"why: {found.decisions[0].reason}", highlight=False)
+    table = _look("Routing decisions, newest first", "at (UTC)", "trigger", "to", "rule", "version")
+    for d in found.decisions:
+        table.add_row(
+            f"{d.at:%Y-%m-%d %H:%M}",
+            d.trigger,
+            d.assignee or "(nobody)",
+            d.rule or "-",
+            str(d.contract_version or "-"),
+        )
+    _show(table)
+    if found.assignment:
+        a = found.assignment
+        out.print(
+            f"assignment: {a['rep']} {a['status']}, first touch due {a['first_touch_due']}, "
+            f"first touch {a['first_touch_at'] or '-'}, {a['attempts']} attempts",
+            highlight=False,
+        )
+        timers = _look("SLA timers", "kind", "due (UTC)", "status", "result")
+        for x in found.timers:
+            kind = f"{x.kind} {x.share:.0%}" if x.kind == "reminder" and x.share else x.kind
+            timers.add_row(
+                kind,
+                f"{x.due_at:%Y-%m-%d %H:%M}",
+                x.status,
+                json.dumps(x.result) if x.result else "",
+            )
+        _show(timers)
+
+
+@route_app.command("dry-run")
+@handle_errors
+def route_dry_run(
+    since: Annotated[str, typer.Option("--since", help="First day of MQLs to replay (ISO date).")],
+    until: Annotated[
+        str | None, typer.Option("--until", help="Day after the last (default: now).")
+    ] = None,
+    output: FormatOption = "table",
+) -> None:
+    """Replay past MQLs through today's routing rules: load per rep and fairness."""
+    from baton.service.route_replay import replay_routing
+
+    if output not in FORMATS:
+        raise BatonError(f'--format "{output}" is not a format; use table, csv or json')
+    start = _parse_when(since, "--since")
+    end = _parse_when(until, "--until") if until else system_clock()
+    with _uow() as uow:
+        report = replay_routing(uow, since=start, until=end, now=system_clock())
+    if output == "json":
+        _echo_json(report.as_dict())
+        return
+    if output == "csv":
+        import pandas as pd
+
+        _echo_csv(
+            pd.DataFrame([{**r.as_dict(), "by_step": json.dumps(r.by_step)} for r in report.reps])
+        )
+        return
+    out.print(
+        f"{report.mqls:,} MQLs from {start:%Y-%m-%d} to {end:%Y-%m-%d} replayed through contract "
+        f"version {report.contract_version}: {report.assigned:,} assigned, "
+        f"{report.unassigned:,} to nobody "
+        f"({report.elapsed_ms:,.0f} ms)",
+        highlight=False,
+    )
+    table = _look("Load per rep", "rep", "team", "weight", "leads", "share", "by step")
+    for r in report.reps:
+        steps = ", ".join(f"{k} {v}" for k, v in sorted(r.by_step.items(), key=lambda kv: -kv[1]))
+        table.add_row(
+            r.rep, r.team or "-", f"{r.weight:g}", f"{r.leads:,}", _percent(r.share), steps
+        )
+    _show(table)
+    pools = _look(
+        "Fairness per round-robin pool (load per unit of weight)",
+        "pool",
+        "leads",
+        "reps",
+        "max/min",
+        "Gini",
+    )
+    for p in report.pools:
+        pools.add_row(
+            p.pool, f"{p.leads:,}", str(p.reps), _number(p.max_min_ratio, 2), _number(p.gini, 3)
+        )
+    _show(pools)
+
+
+@rep_app.command("set")
+@handle_errors
+def rep_set(
+    email: Annotated[str, typer.Argument(help="The rep's email; a new email adds the rep.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    team: Annotated[
+        str | None, typer.Option(help="Team name (made if new); empty to leave the team.")
+    ] = None,
+    manager: Annotated[
+        bool, typer.Option("--manager", help="Make the rep the manager of their team.")
+    ] = False,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Whether the rep takes leads.")
+    ] = None,
+    weight: Annotated[
+        float | None, typer.Option(help="Share of round-robin leads (default 1).")
+    ] = None,
+    capacity: Annotated[
+        int | None, typer.Option(help="Most open leads at once; 0 for the contract's.")
+    ] = None,
+    per_day: Annotated[
+        int | None, typer.Option("--per-day", help="Most new leads a day; 0 for the contract's.")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="The rep's time zone; empty for the contract's.")
+    ] = None,
+    days: Annotated[str | None, typer.Option(help="Working days, e.g. mon,tue,wed,thu.")] = None,
+    hours: Annotated[
+        str | None, typer.Option(help="Working hours, e.g. 08:00-16:00; empty for the contract's.")
+    ] = None,
+    ooo: Annotated[
+        list[str] | None, typer.Option("--ooo", help="Days out of office, FIRST:LAST (repeatable).")
+    ] = None,
+    clear_ooo: Annotated[
+        bool, typer.Option("--clear-ooo", help="Remove stored days out of office first.")
+    ] = False,
+) -> None:
+    """Add a rep or change their routing availability."""
+    from baton.service.reps import set_rep
+
+    with _uow() as uow:
+        view = set_rep(
+            uow,
+            email,
+            clock=system_clock,
+            name=name,
+            team=team,
+            manager=manager or None,
+            active=active,
+            weight=weight,
+            max_open=capacity,
+            max_per_day=per_day,
+            timezone=timezone,
+            days=days.split(",") if days is not None else None,
+            hours=hours,
+            time_off=ooo or [],
+            clear_time_off=clear_ooo,
+        )
+        uow.commit()
+    _rep_table([view], f"rep {view.email}")
+
+
+@rep_app.command("list")
+@handle_errors
+def rep_list(output: JsonOption = "table") -> None:
+    """List reps with their team, weight, caps, hours, time off and open leads."""
+    from baton.service.reps import list_reps
+
+    with _uow() as uow:
+        views = list_reps(uow)
+    if output == "json":
+        _echo_json([v.as_dict() for v in views])
+        return
+    _rep_table(views, "Reps")
+
+
+def _rep_table(views: list[Any], title: str) -> None:
+    table = _look(
+        title,
+        "rep",
+        "team",
+        "role",
+        "active",
+        "weight",
+        "max open",
+        "per day",
+        "hours",
+        "out of office",
+        "open",
+    )
+    for v in views:
+        hours = " ".join(x for x in (v.days, v.hours, v.timezone) if x) or "contract's"
+        off = ", ".join(f"{a}:{b}" for a, b in v.time_off) or "-"
+        table.add_row(
+            v.email or v.name,
+            v.team or "-",
+            v.role,
+            "yes" if v.active else "no",
+            f"{v.weight:g}",
+            str(v.max_open or "-"),
+            str(v.max_per_day or "-"),
+            hours,
+            off,
+            str(v.open_leads),
+        )
+    _show(table)
+
+
+@app.command()
+@handle_errors
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run what is due, then stop.")] = False,
+    concurrency: Annotated[
+        int, typer.Option(help="Worker threads (PostgreSQL only; SQLite runs one).")
+    ] = 1,
+) -> None:
+    """Run due SLA timers and send queued notifications.
+
+    Email over SMTP and Slack-compatible webhooks, from the outbox, with retries.
+    """
+    import signal
+    import threading
+
+    from baton.worker import run_workers
+
+    if concurrency < 1:
+        raise BatonError(f"--concurrency {concurrency} must be 1 or more")
+    s = settings()
+    engine = engine_for(s)
+    if engine.dialect.name == "sqlite" and concurrency > 1:
+        err.print("note: SQLite has one writer at a time; running one worker", highlight=False)
+    stop = threading.Event()
+    if not once:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        err.print(
+            f"worker running on {engine.url.render_as_string(hide_password=True)}; Ctrl-C stops it",
+            highlight=False,
+        )
+    stats = run_workers(engine, s, concurrency=concurrency, once=once, stop=stop)
+    d = stats.as_dict()
+    out.print(
+        f"ran {d['timers_run']} timers ({d['timers_failed']} failed); "
+        f"sent {d['sent']} notifications, {d['retried']} to retry, {d['failed']} failed, "
+        f"{d['skipped']} skipped (channel not configured)",
+        highlight=False,
+    )
+# -- score: rule models from the contract -------------------------------------------------------
 score_app = typer.Typer(
-    help="Score leads: train, evaluate and explain the predictive score.", no_args_is_help=True
+    help="Rule and predictive lead scores, and why.",
+    no_args_is_help=True,
 )
 app.add_typer(score_app, name="score")
+
+
+@score_app.command("run")
+@handle_errors
+def score_run(
+    model: Annotated[
+        str | None, typer.Option("--model", help="Only the leads this model scores (default: all).")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Score as of this time, ISO 8601 (default: now).")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Rescore every open lead; move those that reach the MQL threshold.
+
+    Scores each lead with the first contract model that applies, logs the score and its
+    breakdown, and moves leads that now meet the MQL rule to the MQL stage.
+    """
+    from baton.service.scoring import rescore_open_leads
+
+    if output not in ("table", "json"):
+        raise BatonError(f'--format "{output}" is not a format; use table or json')
+    s = settings()
+    when = _parse_when(at, "--at") if at else None
+    with progress_bars() as bars:
+        report = rescore_open_leads(
+            engine_for(s), clock=system_clock, at=when, model=model,
+            contract_text=contract_text(s), progress=bars,
+        )  # fmt: skip
+    if output == "json":
+        _echo_json(report.as_dict())
+        return
+    table = _look(
+        f"Scored at {report.at:%Y-%m-%d %H:%M %Z} (contract version {report.contract_version})",
+        "model", "scored", f"at {report.threshold:g}+", "became MQL",
+    )  # fmt: skip
+    for key, count in sorted(report.by_model.items()):
+        table.add_row(
+            key, _number(count), _number(report.at_threshold[key]),
+            _number(report.mql_by_model[key]),
+        )  # fmt: skip
+    table.add_section()
+    table.add_row(
+        "all models", _number(report.scored), _number(sum(report.at_threshold.values())),
+        _number(report.mqls), style="bold",
+    )  # fmt: skip
+    _show(table)
+    out.print(
+        f"{report.scored:,} of {report.open_leads:,} open leads scored; "
+        f"{report.mqls:,} became MQL",
+        highlight=False,
+    )
+    if report.unmatched:
+        out.print(
+            f"note: {report.unmatched:,} leads matched no model"
+            + (f' (or another model than "{model}")' if model else "")
+            + "; a model without applies_to scores every lead",
+            highlight=False,
+        )
+    if report.held_back:
+        out.print(
+            f"note: {report.held_back:,} leads reached the threshold but lack a required field "
+            "(qualification.mql.required_fields)",
+            highlight=False,
+        )
+    if report.refused:
+        out.print(f"note: the lifecycle refused {report.refused:,} moves to MQL:", highlight=False)
+        for line in report.refusals:
+            out.print(f"  {line}", highlight=False, markup=False)
+
+
+@score_app.command("show")
+@handle_errors
+def score_show(
+    lead: Annotated[
+        str, typer.Argument(help="The lead: its number, its id in its source, or SOURCE:ID.")
+    ],
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Print a lead's latest score and the points each rule gave."""
+    from baton.service.scoring import latest_score
+    from baton.store.uow import UnitOfWork
+
+    if output not in ("table", "json"):
+        raise BatonError(f'--format "{output}" is not a format; use table or json')
+    with UnitOfWork(engine_for(settings())) as uow:
+        stored = latest_score(uow.session, lead)
+    if output == "json":
+        _echo_json(stored.as_dict())
+        return
+    version = f"contract version {stored.contract_version or '-'}"
+    out.print(
+        f"lead {stored.external_id} ({stored.source}, number {stored.lead_id}), "
+        f"stage {stored.stage or '-'}: score {stored.score:g} "
+        f"(fit {stored.fit:g} + engagement {stored.engagement:g})",
+        highlight=False,
+    )
+    out.print(
+        f"model {stored.model} (version {stored.model_version[:12]}, {version}), "
+        f"scored at {stored.scored_at:%Y-%m-%d %H:%M %Z}",
+        highlight=False,
+    )
+    table = _look("Breakdown", "part", "rule", "points", "detail")
+    table.columns[1].justify = table.columns[3].justify = "left"
+    part = None
+    for line in stored.lines:
+        if part is not None and line.part != part:
+            table.add_section()
+        part = line.part
+        table.add_row(line.part.value, line.rule, f"{line.points:+g}", line.detail)
+    table.add_section()
+    table.add_row("score", "", f"{stored.score:g}", "", style="bold")
+    _show(table)
+
+
+# -- score: the predictive lead score ----------------------------------------------------------
+# `baton score train | evaluate | explain | threshold | drift`, on the `score` sub-app above.
 
 DataOption = Annotated[
     str | None,

@@ -28,6 +28,20 @@ class Settings(BaseSettings):
     datasets_dir
         Folder holding the public datasets ``baton score train --data x-education|bank``
         reads (``BATON_DATASETS``), ``./data`` by default.
+    smtp_host, smtp_port, smtp_from, smtp_user, smtp_password, smtp_starttls
+        The SMTP server notifications are emailed through (``BATON_SMTP_HOST`` ...). Without a
+        host, email notifications are marked skipped instead of sent.
+    webhook_url
+        Slack-compatible incoming webhook that notifications are POSTed to as ``{"text": ...}``
+        (``BATON_WEBHOOK_URL``). Without it, webhook notifications are marked skipped.
+    webhook_timeout_seconds
+        How long one webhook POST may take before it counts as failed.
+    outbox_max_attempts, outbox_backoff_seconds, outbox_backoff_max_seconds
+        Delivery tries per notification before it is marked failed, the wait before the second
+        try (doubling after each failure), and the longest wait.
+    worker_batch, worker_poll_seconds, worker_lease_seconds
+        Timers or notifications a worker claims at a time, how long it sleeps when there is
+        nothing due, and after how long a claim by a worker that died is taken over.
     """
 
     model_config = SettingsConfigDict(env_prefix="BATON_", extra="ignore")
@@ -36,3 +50,18 @@ class Settings(BaseSettings):
     contract_path: Path = Field(default=Path("baton.toml"), validation_alias="BATON_CONTRACT")
     model_dir: Path = Field(default=Path("models"), validation_alias="BATON_MODEL_DIR")
     datasets_dir: Path = Field(default=Path("data"), validation_alias="BATON_DATASETS")
+    # -- handoff: notifications and the worker
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "baton@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    webhook_url: str | None = None
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_backoff_seconds: float = Field(default=30.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    worker_batch: int = Field(default=50, ge=1, le=10_000)
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_lease_seconds: float = Field(default=300.0, gt=0)

@@ -34,7 +34,13 @@ OVERALL = "(all)"
 DAY = 86400
 #: The columns of :func:`funnel` after the breakdown and cohort columns.
 FUNNEL_COLUMNS = (
-    "step", "stage", "next_stage", "entered", "converted", "conversion", "timed",
+    "step",
+    "stage",
+    "next_stage",
+    "entered",
+    "converted",
+    "conversion",
+    "timed",
     *TIME_PERCENTILES,
 )
 __all__ = ["DAY", "FUNNEL_COLUMNS", "OVERALL", "UNKNOWN", "funnel", "funnel_by_channel"]
@@ -91,31 +97,35 @@ def funnel_by_channel(
         .mutate(channel=ibis.literal(OVERALL))
         .select("channel", "step", "n")
     )
-    wide = counted.group_by("channel").aggregate(
-        **{
-            # 1/0 rather than a cast: PostgreSQL casts booleans to int4 but not to int8;
-            # the cast keeps DuckDB's sums (128-bit) ordinary integers
-            f"s{i}": ((counted.step >= i) if cumulative else (counted.step == i))
-            .ifelse(counted.n, 0)
-            .sum()
-            .cast("int64")
-            for i in range(len(keys))
-        }
+    # every (channel, stage) pair: a lead counts at a stage when its furthest step is at or
+    # past it (or exactly it, when not cumulative); six literal rows, joined to a few per channel
+    steps = ibis.memtable(
+        {
+            "at": list(range(len(keys))),
+            "stage": keys,
+            "next_stage": [*keys[1:], None],
+        },
+        schema={"at": "int64", "stage": "string", "next_stage": "string"},
     )
-    rows = [
-        wide.select(
-            channel=wide.channel,
-            step=ibis.literal(i, "int64"),
-            stage=ibis.literal(key, "string"),
-            reached=wide[f"s{i}"],
-            next_stage=ibis.literal(keys[i + 1] if i + 1 < len(keys) else None, "string"),
-            converted=wide[f"s{i + 1}"] if i + 1 < len(keys) else ibis.null("int64"),
-        )
-        for i, key in enumerate(keys)
-    ]
-    long = ibis.union(*rows)
-    return long.mutate(
-        conversion=long.converted.cast("float64") / long.reached.nullif(0).cast("float64")
+    pairs = counted.cross_join(steps)
+    counts = (pairs.step >= pairs.at) if cumulative else (pairs.step == pairs.at)
+    reached = pairs.group_by(
+        "channel", step=pairs.at, stage=pairs.stage, next_stage=pairs.next_stage
+    ).aggregate(
+        # 1/0 rather than a cast: PostgreSQL casts booleans to int4 but not to int8; the cast
+        # keeps DuckDB's sums (128-bit) ordinary integers
+        reached=counts.ifelse(pairs.n, 0).sum().cast("int64")
+    )
+    following = ibis.window(group_by=reached.channel, order_by=reached.step)
+    long = reached.mutate(converted=reached.reached.lead().over(following))
+    return long.select(
+        "channel",
+        "step",
+        "stage",
+        "reached",
+        "next_stage",
+        "converted",
+        conversion=long.converted.cast("float64") / long.reached.nullif(0).cast("float64"),
     ).order_by("channel", "step")
 
 

@@ -9,7 +9,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -83,21 +84,38 @@ def did_you_mean(value: str, choices: Iterable[str]) -> str:
 
 def _fields_at(loc: Sequence[int | str]) -> list[str]:
     """The keys allowed in the table that holds ``loc``'s last part."""
-    model: Any = Contract
+    annotation: Any = Contract
     for part in loc[:-1]:
-        if isinstance(part, int):
+        annotation = _unwrap(annotation)
+        if isinstance(part, int) or get_origin(annotation) is dict:
+            annotation = _item(annotation)  # a list's item or a table's value, by index or key
             continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
-        field = model.model_fields.get(part) or next(
-            (f for f in model.model_fields.values() if f.alias == part), None
+        field = annotation.model_fields.get(part) or next(
+            (f for f in annotation.model_fields.values() if f.alias == part), None
         )
         if field is None:
             return []
-        model = _inner_model(field.annotation)
+        annotation = field.annotation
+    model = _inner_model(annotation)
     if isinstance(model, type) and issubclass(model, BaseModel):
         return [f.alias or name for name, f in model.model_fields.items()]
     return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` → ``X``; anything else as it is."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) in (Union, UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _item(annotation: Any) -> Any:
+    """What a list or table holds: ``list[X]`` → ``X``, ``dict[K, X]`` → ``X``."""
+    args = get_args(annotation)
+    return args[-1] if args else None
 
 
 def _inner_model(annotation: Any) -> Any:
@@ -150,6 +168,7 @@ def check_consistency(contract: Contract) -> Iterable[Problem]:
     yield from _unique("pipeline", [s.key for s in contract.pipeline], "key")
     yield from _unique("goals", [g.key for g in contract.goals], "key")
     yield from _unique("rejection_reasons", [r.key for r in contract.rejection_reasons], "key")
+    yield from _check_scoring(contract)
 
     kinds = {s.kind for s in contract.stages}
     for needed in (StageKind.OPEN, StageKind.QUALIFIED, StageKind.OPPORTUNITY, StageKind.WON):
@@ -223,6 +242,67 @@ def check_consistency(contract: Contract) -> Iterable[Problem]:
                         f'"{key}" is not a {"pipeline " if section == "opportunity_stage" else ""}'
                         f"stage key{did_you_mean(key, known)}",
                     )
+
+    yield from _check_routing(contract)
+
+
+def _check_routing(contract: Contract) -> Iterable[Problem]:
+    """Routing rules: unique keys and reps, territories that do not overlap, and conditions
+    on ``territory`` and ``size_band`` that name ones the contract defines."""
+    routing = contract.routing
+    yield from _unique("routing.rules", [r.key for r in routing.rules], "key")
+    seen: dict[str, str] = {}
+    for territory, countries in routing.territories.items():
+        for country in countries:
+            folded = country.strip().casefold()
+            if folded in seen and seen[folded] != territory:
+                yield Problem(
+                    f"routing.territories.{territory}",
+                    f'"{country}" is already in territory "{seen[folded]}"; a country belongs '
+                    "to one territory",
+                )
+            seen.setdefault(folded, territory)
+    known = {"territory": list(routing.territories), "size_band": list(routing.size_bands)}
+    for i, rule in enumerate(routing.rules):
+        base = f"routing.rules[{i}]"
+        emails = [r.email.casefold() for r in rule.reps]
+        for j, email in enumerate(emails):
+            if email in emails[:j]:
+                yield Problem(f"{base}.reps[{j}]", f'"{rule.reps[j].email}" is listed twice')
+        for j, match in enumerate(rule.when):
+            if match.field not in known or match.equals is None:
+                continue
+            values = match.equals if isinstance(match.equals, list) else [match.equals]
+            for value in values:
+                if str(value) not in known[match.field]:
+                    what = "territories" if match.field == "territory" else "size_bands"
+                    hint = did_you_mean(str(value), known[match.field]) if known[match.field] else (
+                        f"; define it in [routing.{what}]"
+                    )
+                    yield Problem(
+                        f"{base}.when[{j}].equals",
+                        f'"{value}" is not one of routing.{what}{hint}',
+                    )
+    escalation = routing.escalation
+    if "reassign" in escalation.on_breach and escalation.max_reassignments == 0:
+        yield Problem(
+            "routing.escalation.max_reassignments",
+            'is 0 but on_breach says "reassign"; raise it or remove "reassign"',
+        )
+
+
+def _check_scoring(contract: Contract) -> Iterable[Problem]:
+    """Model keys are unique, and no model hides behind one that takes every lead."""
+    models = contract.scoring.models
+    yield from _unique("scoring.models", [m.key for m in models], "key")
+    catch_all = next((i for i, m in enumerate(models) if not m.applies_to), None)
+    if catch_all is not None:
+        for i in range(catch_all + 1, len(models)):
+            yield Problem(
+                f"scoring.models[{i}]",
+                f'"{models[i].key}" never scores a lead: "{models[catch_all].key}" before it has '
+                "no applies_to and takes every lead; move the model without applies_to last",
+            )
 
 
 def _unique(section: str, values: Sequence[object], field: str) -> Iterable[Problem]:

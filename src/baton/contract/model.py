@@ -3,7 +3,8 @@
 The contract is what marketing and sales sign: the lifecycle stages (each with a fixed
 *kind* that code branches on), the MQL and SQL definitions, the opportunity pipeline, the
 SLA on both sides, business hours, stuck-stage thresholds, shared goals, rejection reasons,
-and the mappings that turn other tools' stage names into ours. It is read from
+the mappings that turn other tools' stage names into ours, and the lead score models
+(:mod:`baton.contract.scoring`). It is read from
 ``baton.toml`` by :mod:`baton.contract.load`, which turns every validation failure into a
 message with its key path.
 """
@@ -14,13 +15,14 @@ import datetime as dt
 import re
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
-KEY_PATTERN = r"^[a-z][a-z0-9_-]*$"
-Key = Annotated[str, Field(pattern=KEY_PATTERN, max_length=64)]
+from baton.contract.base import Key, Strict
+from baton.contract.routing import Routing
+from baton.contract.scoring import Scoring
 
 
 class StageKind(StrEnum):
@@ -40,12 +42,6 @@ TERMINAL_KINDS = frozenset({StageKind.WON, StageKind.LOST, StageKind.DISQUALIFIE
 #: Kinds that sit beside the main path: skipping past them is not skipping a stage.
 SIDE_KINDS = frozenset({StageKind.RECYCLED, StageKind.DISQUALIFIED, StageKind.LOST})
 PIPELINE_KINDS = frozenset({StageKind.OPEN, StageKind.WON, StageKind.LOST})
-
-
-class Strict(BaseModel):
-    """Base for every contract section: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Stage(Strict):
@@ -251,6 +247,8 @@ class Contract(Strict):
     goals: list[Goal] = Field(default_factory=list)
     rejection_reasons: list[Reason] = Field(default_factory=list)
     mappings: Mappings = Field(default_factory=Mappings)
+    routing: Routing = Field(default_factory=Routing)
+    scoring: Scoring = Field(default_factory=Scoring)
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

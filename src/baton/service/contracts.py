@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -79,7 +80,14 @@ def contract_in_force(session: Session, at: dt.datetime) -> AppliedContract:
         raise NotFound(
             f"no contract version is in force at {at.isoformat()}; run `baton contract apply`"
         )
-    return AppliedContract(parse_contract(row.body), row.version, row.id, row.effective_at, False)
+    return AppliedContract(_parsed(row.body), row.version, row.id, row.effective_at, False)
+
+
+@lru_cache(maxsize=8)
+def _parsed(body: str) -> Contract:
+    """A stored version's contract, parsed once: routing reads it on every MQL, and the
+    contract is frozen, so one parsed object can serve every caller."""
+    return parse_contract(body)
 
 
 def list_versions(session: Session) -> list[ContractVersion]:

@@ -16,12 +16,13 @@ from sqlalchemy.sql.type_api import TypeEngine
 
 from baton.errors import InvalidInput
 from baton.store import tables as t
-from baton.store.types import JSONDict, UTCDateTime
+from baton.store.types import JSONDict, JSONList, UTCDateTime
 
 #: SQL types to Arrow types, most specific first (``Numeric`` before ``Float``, which extends it).
 _TYPES: tuple[tuple[type[Any], pa.DataType], ...] = (
     (UTCDateTime, pa.timestamp("us")),
     (JSONDict, pa.string()),
+    (JSONList, pa.string()),
     (Boolean, pa.bool_()),
     (Date, pa.date32()),
     (Integer, pa.int64()),  # BigInteger and the SQLite variant of ids are Integers too

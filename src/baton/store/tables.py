@@ -2,8 +2,8 @@
 
 Every business record carries ``source`` and ``external_id``: the system it came from and its
 id there, unique together, so imports and events upsert instead of duplicating. The stage log
-(``stage_changes``) is append-only: the migration installs triggers that refuse updates and
-deletes on it.
+(``stage_changes``) and the score log (``lead_scores``) are append-only: the migrations install
+triggers that refuse updates and deletes on them.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from baton.store.types import JSONDict, UTCDateTime
+from baton.store.types import JSONDict, JSONList, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -284,6 +285,31 @@ class StageChangeRow(Base):
     recorded_at: Mapped[dt.datetime]
 
 
+class LeadScoreRow(Base):
+    """One entry of the append-only score log: a lead's score under one model at one time.
+
+    ``model_version`` fingerprints the model's definition (it changes only when the model's
+    rules do); ``contract_version_id`` is the contract version the model was read from.
+    ``breakdown`` holds the lines the score is made of, which sum to ``score``. ``leads.score``
+    holds the latest score written.
+    """
+
+    __tablename__ = "lead_scores"
+    __table_args__ = (Index("ix_lead_scores_lead_id_id", "lead_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    model_key: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(64))
+    contract_version_id: Mapped[int | None] = mapped_column(ForeignKey("contract_versions.id"))
+    scored_at: Mapped[dt.datetime]
+    score: Mapped[float] = mapped_column(Float)
+    fit: Mapped[float] = mapped_column(Float)
+    engagement: Mapped[float] = mapped_column(Float)
+    breakdown: Mapped[list[Any]] = mapped_column(JSONList())
+    recorded_at: Mapped[dt.datetime]
+
+
 class ImportRun(Base):
     """A finished import: what was read, its fingerprint and what it wrote."""
 
@@ -297,4 +323,164 @@ class ImportRun(Base):
     counts: Mapped[dict[str, Any]]
 
 
-APPEND_ONLY_TABLES = ("stage_changes",)
+# -- handoff: routing decisions, assignments, SLA timers, the outbox, rep availability ----------
+class RoutingDecision(Base):
+    """Why a lead went to a rep (or to nobody), as decided at ``at``; append-only.
+
+    ``reason`` holds the whole decision (:meth:`baton.domain.routing.Decision.as_dict`), so
+    "why did I get this lead?" is answered from the log, whatever the rules say today.
+    """
+
+    __tablename__ = "routing_decisions"
+    __table_args__ = (Index("ix_routing_decisions_lead_id_at", "lead_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rule: Mapped[str | None] = mapped_column(String(80))
+    trigger: Mapped[str] = mapped_column(String(20))
+    reason_text: Mapped[str] = mapped_column(Text)
+    reason: Mapped[dict[str, Any]]
+    contract_version_id: Mapped[int | None] = mapped_column(ForeignKey("contract_versions.id"))
+    at: Mapped[dt.datetime]
+
+
+class Assignment(Base):
+    """A lead in a rep's hands, from routing until accepted, rejected or handed on.
+
+    ``status`` is ``open``, ``accepted``, ``rejected`` or ``reassigned``; at most one open
+    assignment per lead. ``sla_start`` is when the first-touch clock started.
+    """
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        Index("ix_assignments_user_id_status", "user_id", "status"),
+        Index("ix_assignments_user_id_assigned_at", "user_id", "assigned_at"),
+        Index(
+            "uq_assignments_open_lead",
+            "lead_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision_id: Mapped[int] = mapped_column(ForeignKey("routing_decisions.id"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    assigned_at: Mapped[dt.datetime]
+    sla_start: Mapped[dt.datetime]
+    first_touch_due: Mapped[dt.datetime]
+    first_touch_at: Mapped[dt.datetime | None]
+    connected_at: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    handoffs: Mapped[int] = mapped_column(Integer, default=0)
+    closed_at: Mapped[dt.datetime | None]
+    close_reason: Mapped[str | None] = mapped_column(String(64))
+    close_note: Mapped[str | None] = mapped_column(Text)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class RoundRobinCursor(Base):
+    """The smooth weighted round-robin state of one pool: each rep's current, by user id."""
+
+    __tablename__ = "round_robin"
+
+    pool: Mapped[str] = mapped_column(String(100), primary_key=True)
+    state: Mapped[dict[str, Any]]
+    updated_at: Mapped[dt.datetime]
+
+
+class SlaTimer(Base):
+    """A moment the SLA clock acts: ``reminder``, ``breach``, ``attempts`` or ``route``.
+
+    ``status``: ``pending`` until claimed, ``running`` while a worker (``locked_by``) holds it,
+    then ``done``, ``cancelled`` (nothing left to do) or ``failed``. ``result`` says what it did.
+    """
+
+    __tablename__ = "sla_timers"
+    __table_args__ = (
+        Index("ix_sla_timers_status_due_at", "status", "due_at"),
+        Index("ix_sla_timers_assignment_id", "assignment_id"),
+        Index("ix_sla_timers_lead_id", "lead_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    share: Mapped[float | None] = mapped_column(Float)
+    due_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONDict())
+    created_at: Mapped[dt.datetime]
+    done_at: Mapped[dt.datetime | None]
+
+
+class OutboxMessage(Base):
+    """A notification written in the same transaction as what it announces, sent by the worker.
+
+    ``kind`` is ``email`` (to ``recipient``) or ``webhook`` (to ``BATON_WEBHOOK_URL``);
+    ``payload`` holds ``subject`` and ``text``. ``status``: ``pending``, ``sending`` (claimed),
+    ``sent``, ``failed`` (out of attempts) or ``skipped`` (the channel is not configured).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_try_at", "status", "next_try_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    topic: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str | None] = mapped_column(String(320))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[dt.datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+
+
+class RepAvailability(Base):
+    """A rep's own routing settings: weight, caps, working hours and time zone.
+
+    Empty values fall back to the contract (``[routing]`` caps, ``[business_hours]``).
+    ``days`` is comma-separated (``mon,tue,wed``).
+    """
+
+    __tablename__ = "rep_availability"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    max_open: Mapped[int | None] = mapped_column(Integer)
+    max_per_day: Mapped[int | None] = mapped_column(Integer)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    days: Mapped[str | None] = mapped_column(String(40))
+    start: Mapped[str | None] = mapped_column(String(5))
+    end: Mapped[str | None] = mapped_column(String(5))
+    updated_at: Mapped[dt.datetime]
+
+
+class RepTimeOff(Base):
+    """Days a rep is out of office, ``starts_on`` to ``ends_on`` inclusive, in their time zone."""
+
+    __tablename__ = "rep_time_off"
+    __table_args__ = (Index("ix_rep_time_off_user_id_ends_on", "user_id", "ends_on"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+APPEND_ONLY_TABLES = ("stage_changes", "routing_decisions", "lead_scores")

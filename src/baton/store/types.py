@@ -46,3 +46,15 @@ class JSONDict(TypeDecorator[dict[str, Any]]):
         if dialect.name == "postgresql":
             return dialect.type_descriptor(JSONB())
         return dialect.type_descriptor(JSON())
+
+
+class JSONList(TypeDecorator[list[Any]]):
+    """A JSON array (a score's breakdown lines): JSONB on PostgreSQL, JSON text elsewhere."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())

@@ -1,0 +1,64 @@
+"""Queue notifications in the outbox, in the caller's transaction.
+
+A notification is written with what it announces (an assignment, a reminder, an escalation),
+so it exists if and only if that commits; the worker sends it afterwards and retries it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from baton.store import tables as t
+
+
+def lead_label(lead: t.Lead) -> str:
+    """``Ana Lima <ana@acme.com>, Acme (lead 42)``."""
+    name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
+    who = f"{name} <{lead.email}>" if name and lead.email else (name or lead.email or "")
+    parts = [p for p in (who, lead.company) if p]
+    return f"{', '.join(parts)} (lead {lead.id})" if parts else f"lead {lead.id}"
+
+
+def local(at: dt.datetime, zone: str) -> str:
+    """``Mon 2026-11-23 13:00 EST``: a due time as the team reads it."""
+    return at.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def enqueue(
+    session: Session,
+    *,
+    topic: str,
+    subject: str,
+    text: str,
+    now: dt.datetime,
+    lead_id: int | None,
+    emails: Iterable[str | None] = (),
+    channels: Iterable[str] = ("email", "webhook"),
+) -> int:
+    """Queue one webhook message and one email per address in ``emails`` (those channels
+    that ``channels`` lists); return how many rows were queued."""
+    channels = set(channels)
+    rows = []
+    payload = {"subject": subject, "text": text}
+    if "webhook" in channels:
+        rows.append(t.OutboxMessage(kind="webhook", recipient=None))
+    if "email" in channels:
+        seen: set[str] = set()
+        for address in emails:
+            if address and address.lower() not in seen:
+                seen.add(address.lower())
+                rows.append(t.OutboxMessage(kind="email", recipient=address))
+    for row in rows:
+        row.topic = topic
+        row.lead_id = lead_id
+        row.payload = dict(payload)
+        row.status = "pending"
+        row.attempts = 0
+        row.next_try_at = now
+        row.created_at = now
+    session.add_all(rows)
+    return len(rows)

@@ -1,0 +1,419 @@
+"""Use case: route a lead that became an MQL, and say later why it went where it did.
+
+:func:`route_lead` is the hook to call when a lead enters the MQL stage. In the caller's
+transaction it decides the owner under the contract in force (:func:`baton.domain.routing.route`),
+stores the decision with its reason, sets the lead's owner, opens the assignment, creates the
+SLA timers (due times in the contract's business hours) and queues the notifications in the
+outbox. Nothing is sent here: the worker sends after the commit, so a rollback leaves no trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from baton.domain.escalation import ROUTE, first_touch_due, plan_timers
+from baton.domain.model import Clock
+from baton.domain.routing import Decision, matching_pools, route
+from baton.service.contracts import AppliedContract, contract_in_force
+from baton.service.notify import enqueue, lead_label, local
+from baton.store import handoff as store
+from baton.store import tables as t
+from baton.store.uow import UnitOfWork
+
+#: Why a routing ran: the lead became an MQL, its SLA breached, a retry of a lead nobody could
+#: take, or a person asked.
+TRIGGERS = ("mql", "breach", "retry", "manual")
+
+
+@dataclass(frozen=True)
+class RoutingResult:
+    """What routing a lead did."""
+
+    lead_id: int
+    decision_id: int | None
+    assignee_id: int | None
+    assignee: str | None
+    rule: str | None
+    reason: str
+    assignment_id: int | None = None
+    first_touch_due: dt.datetime | None = None
+    timers: int = 0
+    notifications: int = 0
+    already_routed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lead_id": self.lead_id,
+            "decision_id": self.decision_id,
+            "assignee_id": self.assignee_id,
+            "assignee": self.assignee,
+            "rule": self.rule,
+            "reason": self.reason,
+            "assignment_id": self.assignment_id,
+            "first_touch_due": self.first_touch_due.isoformat() if self.first_touch_due else None,
+            "timers": self.timers,
+            "notifications": self.notifications,
+            "already_routed": self.already_routed,
+        }
+
+
+def route_lead(
+    uow: UnitOfWork, lead_id: int, *, clock: Clock, trigger: str = "mql"
+) -> RoutingResult:
+    """Route lead ``lead_id`` now, unless it already has an open assignment.
+
+    Parameters
+    ----------
+    uow
+        The unit of work; the caller commits.
+    lead_id
+        The lead, normally one that just entered the MQL stage.
+    clock
+        Gives the time of the decision and the start of the SLA clock.
+    trigger
+        ``mql`` (the default), ``manual``, ``retry`` or ``breach``; stored with the decision.
+
+    Returns
+    -------
+    RoutingResult
+        The assignee (``None`` when nobody could take the lead: a retry timer is set), the rule,
+        the reason, the first-touch due time and what was queued. A lead with an open
+        assignment is left alone (``already_routed``), so calling this twice is safe.
+    """
+    now = clock()
+    applied = contract_in_force(uow.session, now)
+    return assign(uow.session, applied, lead_id, now=now, trigger=trigger)
+
+
+def assign(
+    session: Session,
+    applied: AppliedContract,
+    lead_id: int,
+    *,
+    now: dt.datetime,
+    trigger: str,
+    exclude: frozenset[int] = frozenset(),
+    handoffs: int = 0,
+) -> RoutingResult:
+    """:func:`route_lead` inside a transaction, for the escalation that hands a lead on too."""
+    lead = store.lock_lead(session, lead_id)
+    current = open_assignment(session, lead_id)
+    if current is not None:
+        stored = session.get(t.RoutingDecision, current.decision_id)
+        user = session.get(t.User, current.user_id)
+        return RoutingResult(
+            lead_id,
+            current.decision_id,
+            current.user_id,
+            _who(user),
+            stored.rule if stored else None,
+            stored.reason_text if stored else "",
+            current.id,
+            current.first_touch_due,
+            already_routed=True,
+        )
+    contract = applied.contract
+    routing = contract.routing
+    view, owner_id = store.lead_view(session, lead)
+    pools = matching_pools(view, routing)
+    assigns = [r for r in routing.rules if f"rule:{r.key}" in pools]
+    roster = store.load_roster(
+        session,
+        contract,
+        [*assigns, *([routing.default] if routing.default else [])],
+        owner_id=owner_id if routing.owner_first else None,
+        now=now,
+    )
+    cursors = store.lock_cursors(session, pools, now)
+    decision = route(view, routing, roster, cursors, owner_id=owner_id, exclude=exclude)
+    if decision.assignee is None and trigger == "retry":
+        _retry_later(session, applied, lead, now)  # nothing new to record: still nobody
+        return RoutingResult(lead_id, None, None, None, None, decision.reason)
+    row = _record(session, applied, lead, decision, trigger, now)
+    if decision.assignee is None:
+        _retry_later(session, applied, lead, now)
+        sent = enqueue(
+            session,
+            topic="unassigned",
+            now=now,
+            lead_id=lead.id,
+            subject=f"Nobody could take {lead_label(lead)}",
+            text=f"Nobody could take {lead_label(lead)}: {decision.reason}. Baton tries again in "
+            f"{routing.escalation.retry_unassigned_minutes:g} minutes.",
+            channels=["webhook"],
+        )
+        return RoutingResult(
+            lead_id, row.id, None, None, None, decision.reason, timers=1, notifications=sent
+        )
+    if decision.pool is not None and decision.cursor is not None:
+        store.save_cursor(session, decision.pool, dict(decision.cursor), now)
+    return _open(session, applied, lead, decision, row, now, handoffs)
+
+
+def open_assignment(session: Session, lead_id: int) -> t.Assignment | None:
+    return session.scalars(
+        select(t.Assignment).where(t.Assignment.lead_id == lead_id, t.Assignment.status == "open")
+    ).first()
+
+
+def _who(user: t.User | None) -> str | None:
+    return None if user is None else (user.email or user.name)
+
+
+def _record(
+    session: Session,
+    applied: AppliedContract,
+    lead: t.Lead,
+    decision: Decision,
+    trigger: str,
+    now: dt.datetime,
+) -> t.RoutingDecision:
+    row = t.RoutingDecision(
+        lead_id=lead.id,
+        assignee_id=decision.assignee.user_id if decision.assignee else None,
+        rule=decision.rule,
+        trigger=trigger,
+        reason_text=decision.reason,
+        reason=decision.as_dict(),
+        contract_version_id=applied.version_id,
+        at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _open(
+    session: Session,
+    applied: AppliedContract,
+    lead: t.Lead,
+    decision: Decision,
+    row: t.RoutingDecision,
+    now: dt.datetime,
+    handoffs: int,
+) -> RoutingResult:
+    contract = applied.contract
+    rep = decision.assignee
+    assert rep is not None
+    clock = store.contract_clock(contract)
+    due = first_touch_due(contract, clock, now)
+    lead.owner_id = rep.user_id
+    assignment = t.Assignment(
+        lead_id=lead.id,
+        user_id=rep.user_id,
+        decision_id=row.id,
+        status="open",
+        assigned_at=now,
+        sla_start=now,
+        first_touch_due=due,
+        attempts=0,
+        handoffs=handoffs,
+    )
+    session.add(assignment)
+    session.flush()
+    plans = plan_timers(contract, clock, now)
+    session.add_all(
+        t.SlaTimer(
+            lead_id=lead.id,
+            assignment_id=assignment.id,
+            kind=p.kind,
+            share=p.share,
+            due_at=p.due_at,
+            status="pending",
+            attempts=0,
+            created_at=now,
+        )
+        for p in plans
+    )
+    zone = contract.business_hours.timezone
+    hours = contract.sla.sales.first_touch_hours
+    sent = enqueue(
+        session,
+        topic="assigned",
+        now=now,
+        lead_id=lead.id,
+        emails=[rep.email],
+        channels=contract.routing.notify,
+        subject=f"New lead for you: {lead_label(lead)}",
+        text=f"{lead_label(lead)} is yours, {rep.label}. Why: {decision.reason}. "
+        f"First touch due by {local(due, zone)} ({hours:g} business hours).",
+    )
+    return RoutingResult(
+        lead.id,
+        row.id,
+        rep.user_id,
+        rep.label,
+        decision.rule,
+        decision.reason,
+        assignment.id,
+        due,
+        len(plans),
+        sent,
+    )
+
+
+def _retry_later(
+    session: Session, applied: AppliedContract, lead: t.Lead, now: dt.datetime
+) -> None:
+    minutes = applied.contract.routing.escalation.retry_unassigned_minutes
+    session.add(
+        t.SlaTimer(
+            lead_id=lead.id,
+            assignment_id=None,
+            kind=ROUTE,
+            due_at=now + dt.timedelta(minutes=minutes),
+            status="pending",
+            attempts=0,
+            created_at=now,
+        )
+    )
+
+
+# -- explain ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DecisionView:
+    """One stored routing decision as the API and CLI show it."""
+
+    id: int
+    at: dt.datetime
+    trigger: str
+    assignee: str | None
+    rule: str | None
+    reason: str
+    contract_version: int | None
+    details: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "trigger": self.trigger,
+            "assignee": self.assignee,
+            "rule": self.rule,
+            "reason": self.reason,
+            "contract_version": self.contract_version,
+            "details": self.details,
+        }
+
+
+@dataclass(frozen=True)
+class TimerView:
+    kind: str
+    share: float | None
+    due_at: dt.datetime
+    status: str
+    result: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "share": self.share,
+            "due_at": self.due_at.isoformat(),
+            "status": self.status,
+            "result": self.result,
+        }
+
+
+@dataclass(frozen=True)
+class RoutingExplanation:
+    """Why a lead is where it is: its owner, every routing decision (newest first), the open
+    assignment's SLA state and the timers of its current assignment."""
+
+    lead_id: int
+    lead: str
+    stage: str | None
+    owner: str | None
+    decisions: tuple[DecisionView, ...]
+    assignment: dict[str, Any] | None
+    timers: tuple[TimerView, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lead_id": self.lead_id,
+            "lead": self.lead,
+            "stage": self.stage,
+            "owner": self.owner,
+            "why": self.decisions[0].reason if self.decisions else None,
+            "decisions": [d.as_dict() for d in self.decisions],
+            "assignment": self.assignment,
+            "timers": [x.as_dict() for x in self.timers],
+        }
+
+
+def explain_routing(uow: UnitOfWork, lead_id: int) -> RoutingExplanation:
+    """Answer "why did I get this lead?" from the decision log (``GET .../leads/{id}/routing``)."""
+    session = uow.session
+    lead = session.get(t.Lead, lead_id)
+    if lead is None:
+        from baton.errors import NotFound
+
+        raise NotFound(f"lead {lead_id} does not exist")
+    users: dict[int, t.User] = {}
+
+    def who(uid: int | None) -> str | None:
+        if uid is None:
+            return None
+        if uid not in users:
+            user = session.get(t.User, uid)
+            if user is None:
+                return f"user {uid}"
+            users[uid] = user
+        return _who(users[uid])
+
+    versions = dict(session.execute(select(t.ContractVersion.id, t.ContractVersion.version)).all())
+    decisions = tuple(
+        DecisionView(
+            d.id,
+            d.at,
+            d.trigger,
+            who(d.assignee_id),
+            d.rule,
+            d.reason_text,
+            versions.get(d.contract_version_id) if d.contract_version_id else None,
+            dict(d.reason),
+        )
+        for d in session.scalars(
+            select(t.RoutingDecision)
+            .where(t.RoutingDecision.lead_id == lead_id)
+            .order_by(t.RoutingDecision.at.desc(), t.RoutingDecision.id.desc())
+        )
+    )
+    latest = session.scalars(
+        select(t.Assignment)
+        .where(t.Assignment.lead_id == lead_id)
+        .order_by(t.Assignment.assigned_at.desc(), t.Assignment.id.desc())
+        .limit(1)
+    ).first()
+    assignment = None
+    timers: tuple[TimerView, ...] = ()
+    if latest is not None:
+        assignment = {
+            "id": latest.id,
+            "rep": who(latest.user_id),
+            "status": latest.status,
+            "assigned_at": latest.assigned_at.isoformat(),
+            "first_touch_due": latest.first_touch_due.isoformat(),
+            "first_touch_at": latest.first_touch_at.isoformat() if latest.first_touch_at else None,
+            "connected_at": latest.connected_at.isoformat() if latest.connected_at else None,
+            "attempts": latest.attempts,
+            "handoffs": latest.handoffs,
+            "closed_at": latest.closed_at.isoformat() if latest.closed_at else None,
+            "close_reason": latest.close_reason,
+            "close_note": latest.close_note,
+        }
+        timers = tuple(
+            TimerView(x.kind, x.share, x.due_at, x.status, x.result)
+            for x in session.scalars(
+                select(t.SlaTimer)
+                .where(t.SlaTimer.assignment_id == latest.id)
+                .order_by(t.SlaTimer.due_at, t.SlaTimer.id)
+            )
+        )
+    return RoutingExplanation(
+        lead_id, lead_label(lead), lead.stage, who(lead.owner_id), decisions, assignment, timers
+    )

@@ -1,0 +1,365 @@
+"""Store side of the handoff: the reps routing may choose from with their state, round-robin
+cursors under a lock, and the claims workers make on due timers and notifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from baton.contract.model import BusinessHours, Contract
+from baton.contract.routing import Assign
+from baton.domain.business_hours import BusinessClock
+from baton.domain.routing import Candidate, LeadView, Roster
+from baton.errors import NotFound
+from baton.store import tables as t
+from baton.store.engine import translate_errors
+
+#: Lead columns conditions can read (the rest of a lead is in its properties).
+LEAD_COLUMNS = (
+    "source",
+    "external_id",
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "country",
+    "channel",
+    "stage",
+    "owner_id",
+    "score",
+    "created_at",
+)
+CONTACT_COLUMNS = ("email", "first_name", "last_name", "title", "phone", "country")
+ACCOUNT_COLUMNS = (
+    "name",
+    "domain",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "owner_id",
+)
+
+
+def record_dict(row: Any, columns: Sequence[str]) -> dict[str, Any]:
+    """A row's ``columns`` and its properties, as routing conditions read a record."""
+    data = {name: getattr(row, name) for name in columns}
+    data["properties"] = dict(row.properties or {})
+    return data
+
+
+def lead_view(session: Session, lead: t.Lead) -> tuple[LeadView, int | None]:
+    """The lead as conditions read it, and the id of its account's owner."""
+    contact = session.get(t.Contact, lead.contact_id) if lead.contact_id else None
+    account = session.get(t.Account, lead.account_id) if lead.account_id else None
+    if account is None and contact is not None and contact.account_id:
+        account = session.get(t.Account, contact.account_id)
+    view = LeadView(
+        record_dict(lead, LEAD_COLUMNS),
+        record_dict(contact, CONTACT_COLUMNS) if contact else {},
+        record_dict(account, ACCOUNT_COLUMNS) if account else {},
+    )
+    return view, account.owner_id if account else None
+
+
+def lock_lead(session: Session, lead_id: int) -> t.Lead:
+    """The lead's row, locked until the transaction ends (on PostgreSQL)."""
+    row = session.get(t.Lead, lead_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"lead {lead_id} does not exist; `baton lead routing` takes a lead's id")
+    return row
+
+
+def find_lead(session: Session, ref: str) -> int:
+    """A lead's id from what a person types: its id, or its email (the newest such lead)."""
+    text = ref.strip()
+    if text.isdigit():
+        return int(text)
+    if "@" in text:
+        found = session.scalar(
+            select(t.Lead.id)
+            .where(func.lower(t.Lead.email) == text.lower())
+            .order_by(t.Lead.created_at.desc(), t.Lead.id.desc())
+            .limit(1)
+        )
+        if found is None:
+            raise NotFound(f'no lead has the email "{ref}"')
+        return int(found)
+    raise NotFound(f'"{ref}" is neither a lead id nor an email address')
+
+
+def user_by_email(session: Session, email: str) -> t.User:
+    row = session.scalars(
+        select(t.User).where(func.lower(t.User.email) == email.strip().lower()).order_by(t.User.id)
+    ).first()
+    if row is None:
+        raise NotFound(f'no user has the email "{email}"; add them with `baton rep set {email}`')
+    return row
+
+
+# -- business-hours clocks -------------------------------------------------------------------
+@lru_cache(maxsize=64)
+def _clock(
+    zone: str, days: tuple[str, ...], start: str, end: str, holidays: tuple[dt.date, ...]
+) -> BusinessClock:
+    return BusinessClock(
+        BusinessHours.model_validate(
+            {"timezone": zone, "days": list(days), "start": start, "end": end, "holidays": holidays}
+        )
+    )
+
+
+def contract_clock(contract: Contract) -> BusinessClock:
+    """The contract's business-hours clock, built once per distinct hours."""
+    h = contract.business_hours
+    return _clock(h.timezone, tuple(h.days), h.start, h.end, tuple(h.holidays))
+
+
+def rep_clock(contract: Contract, availability: t.RepAvailability | None) -> BusinessClock:
+    """A rep's working hours: their own where set, the contract's otherwise (holidays too)."""
+    h = contract.business_hours
+    if availability is None:
+        return contract_clock(contract)
+    days = tuple(availability.days.split(",")) if availability.days else tuple(h.days)
+    return _clock(
+        availability.timezone or h.timezone,
+        days,
+        availability.start or h.start,
+        availability.end or h.end,
+        tuple(h.holidays),
+    )
+
+
+# -- the roster -------------------------------------------------------------------------------
+def load_roster(
+    session: Session,
+    contract: Contract,
+    assigns: Iterable[Assign],
+    *,
+    owner_id: int | None,
+    now: dt.datetime,
+    extra_ids: Iterable[int] = (),
+) -> Roster:
+    """The reps named by ``assigns`` (team members, managers left out, and reps by email), the
+    account owner and ``extra_ids``, each with their state at ``now``."""
+    assigns = list(assigns)
+    teams = {a.team.strip().lower() for a in assigns if a.team}
+    emails = {r.email.strip().lower() for a in assigns for r in a.reps}
+    ids = {i for i in (owner_id, *extra_ids) if i is not None}
+    query = select(t.User, t.Team.name).outerjoin(t.Team, t.Team.id == t.User.team_id)
+    wanted = []
+    if teams:
+        wanted.append(func.lower(t.Team.name).in_(teams))
+    if emails:
+        wanted.append(func.lower(t.User.email).in_(emails))
+    if ids:
+        wanted.append(t.User.id.in_(ids))
+    if not wanted:
+        return Roster({})
+    rows = session.execute(query.where(or_(*wanted))).all()
+    return _roster(session, contract, [(u, team) for u, team in rows], teams, now)
+
+
+def load_all_reps(session: Session, contract: Contract, now: dt.datetime) -> Roster:
+    """Every user as a candidate, for a replay that must know them all."""
+    rows = session.execute(
+        select(t.User, t.Team.name).outerjoin(t.Team, t.Team.id == t.User.team_id)
+    ).all()
+    teams = {name.lower() for _, name in rows if name}
+    return _roster(session, contract, [(u, team) for u, team in rows], teams, now)
+
+
+def availability_of(session: Session, ids: Sequence[int]) -> dict[int, t.RepAvailability]:
+    if not ids:
+        return {}
+    rows = session.scalars(select(t.RepAvailability).where(t.RepAvailability.user_id.in_(ids)))
+    return {a.user_id: a for a in rows}
+
+
+def time_off_of(
+    session: Session, ids: Sequence[int], around: dt.date
+) -> dict[int, list[t.RepTimeOff]]:
+    """Time off that may cover ``around`` (a day either side, for time zones)."""
+    out: dict[int, list[t.RepTimeOff]] = defaultdict(list)
+    if not ids:
+        return out
+    rows = session.scalars(
+        select(t.RepTimeOff).where(
+            t.RepTimeOff.user_id.in_(ids),
+            t.RepTimeOff.ends_on >= around - dt.timedelta(days=1),
+            t.RepTimeOff.starts_on <= around + dt.timedelta(days=1),
+        )
+    )
+    for row in rows:
+        out[row.user_id].append(row)
+    return out
+
+
+def out_of_office(periods: Sequence[tuple[dt.date, dt.date]], day: dt.date) -> dt.date | None:
+    """The day the rep is back if ``day`` falls in one of ``periods`` (joined end to end)."""
+    if not any(start <= day <= end for start, end in periods):
+        return None
+    back = day
+    moved = True
+    while moved:  # a period starting by the day they would be back keeps them away
+        moved = False
+        for start, end in periods:
+            if start <= back <= end:
+                back, moved = end + dt.timedelta(days=1), True
+    return back
+
+
+def _roster(
+    session: Session,
+    contract: Contract,
+    users: Sequence[tuple[t.User, str | None]],
+    teams: set[str],
+    now: dt.datetime,
+) -> Roster:
+    ids = [u.id for u, _ in users]
+    avail = availability_of(session, ids)
+    zone_of = {
+        u.id: ZoneInfo(
+            (avail[u.id].timezone if u.id in avail else None) or contract.business_hours.timezone
+        )
+        for u, _ in users
+    }
+    today = now.astimezone(ZoneInfo(contract.business_hours.timezone)).date()
+    off = time_off_of(session, ids, today)
+    open_load: dict[int, int] = {}
+    today_load: dict[int, int] = defaultdict(int)
+    if ids:
+        open_load = dict(
+            session.execute(
+                select(t.Assignment.user_id, func.count())
+                .where(t.Assignment.user_id.in_(ids), t.Assignment.status == "open")
+                .group_by(t.Assignment.user_id)
+            ).all()
+        )
+        recent = session.execute(
+            select(t.Assignment.user_id, t.Assignment.assigned_at).where(
+                t.Assignment.user_id.in_(ids),
+                t.Assignment.assigned_at >= now - dt.timedelta(hours=38),
+                t.Assignment.assigned_at <= now,
+            )
+        ).all()
+        for uid, at in recent:
+            if at.astimezone(zone_of[uid]).date() == now.astimezone(zone_of[uid]).date():
+                today_load[uid] += 1
+    candidates = []
+    members: dict[str, list[int]] = defaultdict(list)
+    for user, team in users:
+        a = avail.get(user.id)
+        local_day = now.astimezone(zone_of[user.id]).date()
+        back = out_of_office([(p.starts_on, p.ends_on) for p in off.get(user.id, [])], local_day)
+        candidates.append(
+            Candidate(
+                user_id=user.id,
+                email=user.email,
+                name=user.name,
+                team=team,
+                weight=a.weight if a else 1.0,
+                active=bool(user.active),
+                open_load=int(open_load.get(user.id, 0)),
+                today_load=today_load.get(user.id, 0),
+                max_open=a.max_open if a else None,
+                max_per_day=a.max_per_day if a else None,
+                working_now=rep_clock(contract, a).is_open(now),
+                out_of_office=back is not None,
+                back_on=back.isoformat() if back else None,
+            )
+        )
+        if team and team.lower() in teams and user.role != "manager":
+            members[team].append(user.id)
+    return Roster.of(candidates, members)
+
+
+# -- round-robin cursors ----------------------------------------------------------------------
+def lock_cursors(
+    session: Session, pools: Sequence[str], now: dt.datetime
+) -> dict[str, dict[int, float]]:
+    """Each pool's cursor, its row locked until the transaction ends; missing rows are made.
+
+    Pools are locked in name order so two routings never wait on each other in a circle.
+    """
+    pools = sorted(set(pools))
+    if not pools:
+        return {}
+    _insert_missing(session, pools, now)
+    rows = session.scalars(
+        select(t.RoundRobinCursor)
+        .where(t.RoundRobinCursor.pool.in_(pools))
+        .order_by(t.RoundRobinCursor.pool)
+        .with_for_update()
+    )
+    return {r.pool: {int(k): float(v) for k, v in (r.state or {}).items()} for r in rows}
+
+
+def _insert_missing(session: Session, pools: Sequence[str], now: dt.datetime) -> None:
+    dialect = session.get_bind().dialect.name
+    values = [{"pool": p, "state": {}, "updated_at": now} for p in pools]
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(t.RoundRobinCursor).values(values).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(t.RoundRobinCursor).values(values).on_conflict_do_nothing())
+
+
+def save_cursor(session: Session, pool: str, cursor: dict[int, float], now: dt.datetime) -> None:
+    session.execute(
+        update(t.RoundRobinCursor)
+        .where(t.RoundRobinCursor.pool == pool)
+        .values(state={str(k): v for k, v in cursor.items()}, updated_at=now)
+    )
+
+
+# -- claims -----------------------------------------------------------------------------------
+def claim(
+    engine: Engine,
+    table: type[t.SlaTimer] | type[t.OutboxMessage],
+    *,
+    worker: str,
+    now: dt.datetime,
+    limit: int,
+    lease: dt.timedelta,
+) -> list[int]:
+    """Claim up to ``limit`` due rows of ``table`` for ``worker`` and commit the claim.
+
+    Due rows are pending ones whose time has come, and running ones whose claim is older than
+    ``lease`` (their worker died). On PostgreSQL the candidates are picked with ``FOR UPDATE
+    SKIP LOCKED``, so workers running side by side never claim the same row; on SQLite the one
+    ``UPDATE`` holds the database's write lock, which makes the claim atomic.
+    """
+    due = table.due_at if table is t.SlaTimer else table.next_try_at  # type: ignore[union-attr]
+    running = "running" if table is t.SlaTimer else "sending"
+    pick = (
+        select(table.id)
+        .where(
+            or_(
+                (table.status == "pending") & (due <= now),
+                (table.status == running) & (table.locked_at < now - lease),
+            )
+        )
+        .order_by(due, table.id)
+        .limit(limit)
+    )
+    claimed = update(table).values(status=running, locked_by=worker, locked_at=now)
+    if engine.dialect.name == "postgresql":
+        # a materialized CTE is run once: the rows it locks are exactly the rows updated
+        picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        statement = claimed.where(table.id == picked.c.id).returning(table.id)
+    else:
+        statement = claimed.where(table.id.in_(pick)).returning(table.id)
+    with translate_errors("claiming due work"), engine.begin() as connection:
+        return sorted(connection.execute(statement).scalars())
