@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from baton.errors import InvalidInput, NotFitted
@@ -32,6 +33,8 @@ def test_kinds_are_inferred_numbers_numeric_the_rest_categorical() -> None:
     assert features.by_name("source").words == "source"
     forced = FeatureSet.from_frame(table(), categorical=["code"])
     assert forced.by_name("code").kind is Kind.CATEGORICAL
+    arrow = FeatureSet.from_frame(pa.Table.from_pandas(table()), exclude=["code"])
+    assert arrow == FeatureSet.from_frame(table(), exclude=["code"])
 
 
 def test_a_table_missing_features_is_refused_naming_each() -> None:

@@ -72,7 +72,7 @@ class FeatureSet:
     @classmethod
     def from_frame(
         cls,
-        frame: pd.DataFrame,
+        frame: pd.DataFrame | pa.Table,
         *,
         exclude: Iterable[str] = (),
         categorical: Iterable[str] = (),
@@ -83,7 +83,7 @@ class FeatureSet:
         Parameters
         ----------
         frame
-            The table; every column not excluded becomes a feature.
+            The table, pandas or Arrow; every column not excluded becomes a feature.
         exclude
             Columns that are not features (ids, the label, times).
         categorical
@@ -92,14 +92,25 @@ class FeatureSet:
             Words for people, by column name.
         """
         skip, forced, labels = set(exclude), set(categorical), labels or {}
+        if isinstance(frame, pa.Table):
+            kinds = {
+                f.name: (
+                    pa.types.is_integer(f.type)
+                    or pa.types.is_floating(f.type)
+                    or pa.types.is_decimal(f.type)
+                )
+                for f in frame.schema
+            }
+        else:
+            kinds = {
+                name: pd.api.types.is_numeric_dtype(frame[name])
+                and not pd.api.types.is_bool_dtype(frame[name])
+                for name in frame.columns
+            }
         features = []
-        for name in frame.columns:
+        for name, numeric in kinds.items():
             if name in skip:
                 continue
-            series = frame[name]
-            numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(
-                series
-            )
             kind = Kind.NUMERIC if numeric and name not in forced else Kind.CATEGORICAL
             features.append(Feature(str(name), kind, labels.get(name, "")))
         return cls(tuple(features))

@@ -31,8 +31,13 @@ def chart(
     y_max: float = 1.0,
     diagonal: bool = False,
     reference: float | None = None,
+    legend: str = "top-left",
 ) -> str:
-    """A line chart as an SVG element: x from 0 to 1, y from 0 to ``y_max``."""
+    """A line chart as an SVG element: x from 0 to 1, y from 0 to ``y_max``.
+
+    ``legend`` is where the names go, away from the lines: ``top-left``, ``top-right`` or
+    ``bottom-right``.
+    """
 
     def x(v: float) -> float:
         return PAD + v * (WIDTH - PAD - 12)
@@ -68,16 +73,19 @@ def chart(
     if reference is not None:
         level = f"{y(reference):.1f}"
         parts.append(f'<line x1="{x(0)}" y1="{level}" x2="{x(1)}" y2="{level}" class="ref"/>')
-    for i, (name, xs, ys, color) in enumerate(series):
+    for name, xs, ys, color in series:
         points = " ".join(f"{x(a):.1f},{y(min(b, y_max)):.1f}" for a, b in zip(xs, ys, strict=True))
         parts.append(
             f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2">'
             f"<title>{escape(name)}</title></polyline>"
         )
+    left = x(0) + 8 if legend == "top-left" else x(1) - 150
+    top = y(0) - 14 * len(series) - 6 if legend == "bottom-right" else 24.0
+    for i, (name, _, _, color) in enumerate(series):
         parts.append(
-            f'<rect x="{x(0) + 8}" y="{24 + 14 * i}" width="10" height="3" fill="{color}"/>'
+            f'<rect x="{left:.1f}" y="{top + 14 * i:.1f}" width="10" height="3" fill="{color}"/>'
         )
-        parts.append(f'<text x="{x(0) + 22}" y="{29 + 14 * i}">{escape(name)}</text>')
+        parts.append(f'<text x="{left + 14:.1f}" y="{top + 5 + 14 * i:.1f}">{escape(name)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -139,6 +147,7 @@ def render(evaluation: Evaluation, card: ModelCard | None = None) -> str:
             x_label="false positive rate",
             y_label="true positive rate",
             diagonal=True,
+            legend="bottom-right",
         ),
         chart(
             "Calibration by decile",
@@ -153,6 +162,7 @@ def render(evaluation: Evaluation, card: ModelCard | None = None) -> str:
             x_label="share of leads, best first",
             y_label="share of conversions",
             diagonal=True,
+            legend="bottom-right",
         ),
         chart(
             "Lift by decile",
@@ -161,6 +171,7 @@ def render(evaluation: Evaluation, card: ModelCard | None = None) -> str:
             y_label="lift",
             y_max=math.ceil(lift_max),
             reference=1.0,
+            legend="top-right",
         ),
     ]
     deciles = []
