@@ -1236,7 +1236,7 @@ def worker(
     )
 # -- score: rule models from the contract -------------------------------------------------------
 score_app = typer.Typer(
-    help="Score leads and show why a lead has its score.",
+    help="Rule and predictive lead scores, and why.",
     no_args_is_help=True,
 )
 app.add_typer(score_app, name="score")
@@ -1479,6 +1479,374 @@ def _attribution_table(result: Any, currency: str) -> Table:
             cells += [_percent(row[1 + 2 * i]), _number(row[2 + 2 * i])]
         table.add_row(str(row[0]), *cells)
     return table
+
+
+# -- score: the predictive lead score ----------------------------------------------------------
+# `baton score train | evaluate | explain | threshold | drift`, on the `score` sub-app above.
+
+DataOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        help="store, x-education, bank, an export of the store (folder or .duckdb) or a CSV (default for train: store; otherwise the model's own data).",
+    ),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model", help="A model name in BATON_MODEL_DIR or a model file (default: the newest)."
+    ),
+]
+LabelOption = Annotated[str | None, typer.Option("--label", help="The outcome column of a CSV.")]
+OrderOption = Annotated[
+    str | None,
+    typer.Option("--order", help="The time-order column of a CSV (dates or growing numbers)."),
+]
+
+
+def _score_context(output: str) -> tuple[Settings, Contract]:
+    if output not in FORMATS:
+        raise BatonError(f'--format "{output}" is not a format; use table, csv or json')
+    s = settings()
+    return s, parse_contract(contract_text(s))
+
+
+def _score_data(s: Settings, contract: Contract, spec: Any, as_of: dt.datetime) -> Any:
+    from baton.service.predictive import load_data
+
+    return load_data(
+        spec, contract=contract, database_url=s.database_url, datasets=s.datasets_dir, as_of=as_of
+    )
+
+
+def _metrics_table(evaluation: Any, title: str) -> Table:
+    table = _look(title, "model", "ROC AUC", "PR AUC", "Brier score")
+    for c in evaluation.contenders:
+        table.add_row(c.name, f"{c.roc_auc:.4f}", f"{c.pr_auc:.4f}", f"{c.brier:.4f}")
+    return table
+
+
+@score_app.command("train")
+@handle_errors
+def score_train(
+    data: DataOption = None,
+    label: LabelOption = None,
+    order: OrderOption = None,
+    name: Annotated[
+        str | None, typer.Option(help="Name of the model file (default: the data's name).")
+    ] = None,
+    holdout: Annotated[
+        float, typer.Option(help="Share of the latest leads held out for evaluation.")
+    ] = 0.2,
+    folds: Annotated[
+        int, typer.Option(help="About how many blocks the holdout is scored in, walking forward.")
+    ] = 5,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write the evaluation as an HTML page here.")
+    ] = None,
+    output: FormatOption = "table",
+) -> None:
+    """Train the predictive score, evaluated against two baselines.
+
+    Scores the latest leads walking forward with the model (LightGBM, calibrated), Odoo's
+    naive Bayes and a logistic regression, then fits the model on every lead and saves it
+    with its card in BATON_MODEL_DIR.
+    """
+    from baton.scoring.page import render
+    from baton.service.predictive import DataSpec, train_model
+
+    s, contract = _score_context(output)
+    now = system_clock()
+    spec = DataSpec(data or "store", label, order)
+    dataset = _score_data(s, contract, spec, now)
+    with progress_bars() as bars:
+        built, path = train_model(
+            dataset,
+            model_dir=s.model_dir,
+            created=now,
+            name=name,
+            spec=spec,
+            holdout=holdout,
+            folds=folds,
+            progress=bars,
+        )
+    if html:
+        html.write_text(render(built.evaluation, built.card), encoding="utf-8")
+    if output == "json":
+        _echo_json({"model": str(path), "card": built.card.to_dict()})
+        return
+    if output == "csv":
+        _echo_csv(built.evaluation.metrics())
+        return
+    card = built.card
+    window = card.data["window"]
+    out.print(
+        f"{dataset.name}: {card.data['labelled']:,} labelled leads ({card.data['converted']:,} "
+        f"converted) from {window['first']} to {window['last']} by {window['by']}; "
+        f"{len(card.features)} features, {len(dataset.left_out)} columns left out",
+        highlight=False,
+    )
+    _show(_metrics_table(built.evaluation, f"Held-out leads: {built.evaluation.leads:,}"))
+    out.print(f"{built.evaluation.protocol}", highlight=False)
+    out.print(
+        f"model written to {path}" + (f"; evaluation page {html}" if html else ""), highlight=False
+    )
+
+
+@score_app.command("evaluate")
+@handle_errors
+def score_evaluate(
+    model: ModelOption = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Write the evaluation as a self-contained HTML page here.")
+    ] = None,
+    output: FormatOption = "table",
+) -> None:
+    """Show how the model and both baselines did on the held-out leads.
+
+    ROC AUC, PR AUC, Brier score, and per decile of score: predicted against observed
+    conversion, lift and cumulative gain.
+    """
+    from baton.scoring.page import render
+    from baton.service.predictive import open_model
+
+    s, _ = _score_context(output)
+    built, path = open_model(s.model_dir, model)
+    evaluation = built.evaluation
+    if html:
+        html.write_text(render(evaluation, built.card), encoding="utf-8")
+    if output == "json":
+        _echo_json({"model": str(path), **evaluation.to_dict()})
+        return
+    if output == "csv":
+        _echo_csv(evaluation.deciles())
+        return
+    _show(
+        _metrics_table(
+            evaluation,
+            f"{built.card.name}: {evaluation.leads:,} held-out leads, "
+            f"{evaluation.base_rate:.1%} converted",
+        )
+    )
+    for c in evaluation.contenders:
+        table = _look(
+            f"{c.name} by decile of score (highest first)",
+            "decile",
+            "leads",
+            "converted",
+            "predicted",
+            "observed",
+            "lift",
+            "gain",
+        )
+        for r in c.deciles.itertuples():
+            table.add_row(
+                str(r.decile),
+                _number(r.leads),
+                _number(r.converted),
+                _percent(r.mean_predicted),
+                _percent(r.observed),
+                f"{r.lift:.2f}",
+                _percent(r.gain),
+            )
+        _show(table)
+    out.print(evaluation.protocol, highlight=False)
+    if html:
+        out.print(f"evaluation page written to {html}", highlight=False)
+
+
+@score_app.command("explain")
+@handle_errors
+def score_explain(
+    lead: Annotated[
+        str,
+        typer.Argument(
+            help="The lead: its id or external id in the store, Lead Number, or row in a file."
+        ),
+    ],
+    model: ModelOption = None,
+    data: DataOption = None,
+    top: Annotated[int, typer.Option(help="How many reasons to give each way.")] = 3,
+    output: FormatOption = "table",
+) -> None:
+    """Why a lead scored what it did.
+
+    The features that raised and lowered its score most, with the lead's values.
+    """
+    from baton.service.predictive import DataSpec, data_spec_of, explain_lead, open_model
+
+    s, contract = _score_context(output)
+    built, _ = open_model(s.model_dir, model)
+    spec = DataSpec(data) if data else data_spec_of(built)
+    dataset = _score_data(s, contract, spec, system_clock())
+    why = explain_lead(built, dataset, lead)
+    if output in ("json", "csv"):
+        if output == "json":
+            _echo_json(why.to_dict(top))
+        else:
+            import pandas as pd
+
+            _echo_csv(pd.DataFrame([r.to_dict() for r in why.reasons]))
+        return
+    out.print(
+        f"lead {why.lead}: score {why.score} (probability {why.probability:.1%}) from "
+        f"{built.card.name}",
+        highlight=False,
+    )
+    table = _look("Reasons", "", "reason", "log-odds")
+    table.columns[1].justify = "left"
+    for mark, reasons in (("+", why.up(top)), ("-", why.down(top))):
+        for r in reasons:
+            table.add_row(mark, r.text, f"{r.contribution:+.2f}")
+    _show(table)
+    out.print(
+        f"base {why.base:+.2f} + contributions = raw score {why.raw:+.2f} (log-odds)",
+        highlight=False,
+    )
+
+
+@score_app.command("threshold")
+@handle_errors
+def score_threshold(
+    model: ModelOption = None,
+    leads_per_month: Annotated[
+        float | None,
+        typer.Option(
+            "--leads-per-month",
+            help="Leads arriving a month (default: from the held-out leads' dates).",
+        ),
+    ] = None,
+    output: FormatOption = "table",
+) -> None:
+    """Propose the MQL threshold that matches sales' capacity.
+
+    The lowest score at which the expected MQLs a month fit the contract's
+    sla.sales.capacity_mql_per_month, and the expected conversion there.
+    """
+    from baton.service.predictive import capacity, open_model, propose_threshold
+
+    s, contract = _score_context(output)
+    built, _ = open_model(s.model_dir, model)
+    plan = propose_threshold(built, contract, leads_per_month=leads_per_month)
+    if output == "json":
+        row = {
+            k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in plan.row.items()
+        }
+        _echo_json(
+            {
+                "threshold": plan.threshold,
+                "capacity": plan.capacity,
+                "leads_per_month": plan.leads_per_month,
+                "fits": plan.fits,
+                "at_threshold": row,
+                "contract_min_score": contract.qualification.mql.min_score,
+            }
+        )
+        return
+    if output == "csv":
+        _echo_csv(plan.table)
+        return
+    out.print(
+        f"Proposed MQL threshold: score {plan.threshold:g} for {capacity(contract):,} MQLs a month "
+        f"of sales capacity, with {plan.leads_per_month:,.0f} leads arriving a month",
+        highlight=False,
+    )
+    table = _look(
+        "Around the threshold",
+        "score at least",
+        "MQLs a month",
+        "share of leads",
+        "expected conversion",
+        "observed on holdout",
+        "customers a month",
+    )
+    step = 1.0 if plan.threshold < 10 else 5.0
+    near = sorted(
+        {round(min(100.0, max(0.0, plan.threshold + k * step)), 1) for k in (-2, -1, 0, 1, 2)}
+        | {float(contract.qualification.mql.min_score)}
+    )
+    for t in near:
+        r = plan.table.iloc[round(t * 10)]
+        style = "bold" if t == plan.threshold else None
+        table.add_row(
+            f"{t:g}",
+            _number(r.mqls_per_month),
+            _percent(r.share),
+            _percent(r.expected_conversion),
+            _percent(r.observed_conversion),
+            _number(r.customers_per_month, 1),
+            style=style,
+        )
+    _show(table)
+    if not plan.fits:
+        out.print("even at 100 the expected MQLs exceed the capacity", highlight=False)
+    out.print(
+        f"the contract's MQL min_score is {contract.qualification.mql.min_score:g}", highlight=False
+    )
+
+
+@score_app.command("drift")
+@handle_errors
+def score_drift(
+    model: ModelOption = None,
+    data: DataOption = None,
+    days: Annotated[
+        int, typer.Option(help="Days of recent leads to compare with the training window.")
+    ] = 30,
+    output: FormatOption = "table",
+) -> None:
+    """Compare recent scores with the training window (PSI).
+
+    The population stability index of the score between the model's training leads and the
+    leads of the last 30 days; over 0.2 it warns.
+    """
+    from baton.scoring.drift import WARN
+    from baton.service.predictive import DataSpec, data_spec_of, open_model, score_drift
+
+    s, contract = _score_context(output)
+    built, _ = open_model(s.model_dir, model)
+    spec = DataSpec(data) if data else data_spec_of(built)
+    now = system_clock()
+    dataset = _score_data(s, contract, spec, now)
+    report = score_drift(built, dataset, as_of=now if dataset.name == "store" else None, days=days)
+    drift = report.drift
+    if output == "json":
+        _echo_json(
+            {
+                "psi": drift.psi,
+                "warn": drift.warn,
+                "recent": report.recent,
+                "bins": drift.table.to_dict("records"),
+            }
+        )
+    elif output == "csv":
+        _echo_csv(drift.table)
+    else:
+        table = _look(
+            f"Score drift: PSI {drift.psi:.3f} over {report.recent}",
+            "bin",
+            "scores from",
+            "to",
+            "training",
+            "recent",
+            "PSI",
+        )
+        for r in drift.table.itertuples():
+            table.add_row(
+                str(r.bin),
+                f"{r.low:.3f}",
+                f"{r.high:.3f}",
+                _percent(r.training_share),
+                _percent(r.recent_share),
+                f"{r.psi:.4f}",
+            )
+        _show(table)
+    if drift.warn:
+        err.print(
+            f"[bold yellow]warning:[/] the score has drifted (PSI {drift.psi:.3f} > {WARN}); "
+            "look at what changed in the leads and train the model again",
+            highlight=False,
+        )
 
 
 def main() -> None:

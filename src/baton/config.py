@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     contract_path
         Path of the alignment contract (``BATON_CONTRACT``), ``./baton.toml`` by default.
         When the file does not exist Baton uses its built-in default contract.
+    model_dir
+        Folder of the predictive score's model files (``BATON_MODEL_DIR``), ``./models`` by
+        default; ``baton score train`` writes there and the other ``baton score`` commands
+        read the newest model there unless told which.
+    datasets_dir
+        Folder holding the public datasets ``baton score train --data x-education|bank``
+        reads (``BATON_DATASETS``), ``./data`` by default.
     smtp_host, smtp_port, smtp_from, smtp_user, smtp_password, smtp_starttls
         The SMTP server notifications are emailed through (``BATON_SMTP_HOST`` ...). Without a
         host, email notifications are marked skipped instead of sent.
@@ -41,6 +48,8 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL)
     contract_path: Path = Field(default=Path("baton.toml"), validation_alias="BATON_CONTRACT")
+    model_dir: Path = Field(default=Path("models"), validation_alias="BATON_MODEL_DIR")
+    datasets_dir: Path = Field(default=Path("data"), validation_alias="BATON_DATASETS")
     # -- handoff: notifications and the worker
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)

@@ -100,11 +100,17 @@ class Qualifications(Strict):
 
 
 class SalesSLA(Strict):
-    """What sales promises: how fast the first touch comes and how many attempts follow."""
+    """What sales promises: how fast the first touch comes, how many attempts follow, and how
+    many MQLs a month it can work."""
 
     first_touch_hours: float = Field(gt=0, description="business hours from MQL to first touch")
     attempts: int = Field(ge=1, description="follow-up attempts before a lead may be recycled")
     attempts_within_days: int = Field(ge=1, description="business days the attempts span")
+    capacity_mql_per_month: int | None = Field(
+        default=None,
+        ge=1,
+        description="MQLs a month sales can work; unset means sla.marketing.mql_per_month",
+    )
 
 
 class MarketingSLA(Strict):
