@@ -83,7 +83,11 @@ def simulate(journeys: int, seed: int) -> pa.Table:
 def write(data: Path, journeys: int, seed: int) -> Dataset:
     """Simulate, aggregate into paths, write the path file and Baton's DuckDB file (reused)."""
     folder = data / f"journeys-{journeys}-seed-{seed}"
-    paths, database, manifest = folder / "paths.parquet", folder / "baton.duckdb", folder / "sizes.json"
+    paths, database, manifest = (
+        folder / "paths.parquet",
+        folder / "baton.duckdb",
+        folder / "sizes.json",
+    )
     if manifest.is_file():
         return Dataset(journeys, paths, database, json.loads(manifest.read_text()))
     started = time.perf_counter()
@@ -115,5 +119,7 @@ def write(data: Path, journeys: int, seed: int) -> Dataset:
     }  # fmt: skip
     backend.disconnect()
     manifest.write_text(json.dumps(sizes))
-    print(f"simulated {journeys:,} journeys in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(
+        f"simulated {journeys:,} journeys in {time.perf_counter() - started:.0f} s", file=sys.stderr
+    )
     return Dataset(journeys, paths, database, sizes)

@@ -163,11 +163,16 @@ def section(
 
 def write_section(path: Path, measured: list[Measured], **details: object) -> None:
     """Replace the scoreboard section of ``path`` (create the file if needed)."""
+    replace_section(path, BEGIN, END, section(measured, **details))  # type: ignore[arg-type]
+
+
+def replace_section(path: Path, begin: str, end: str, new: str) -> None:
+    """Put ``new`` (which starts with ``begin`` and ends with ``end``) in place of the text
+    between those markers in ``path``, or at its end; the rest of the file is kept."""
     text = path.read_text(encoding="utf-8") if path.is_file() else HEADER
-    new = section(measured, **details)  # type: ignore[arg-type]
-    if BEGIN in text and END in text:
-        before, rest = text.split(BEGIN, 1)
-        after = rest.split(END, 1)[1]
+    if begin in text and end in text:
+        before, rest = text.split(begin, 1)
+        after = rest.split(end, 1)[1]
         text = before + new + after
     else:
         text = text.rstrip("\n") + "\n\n" + new + "\n"

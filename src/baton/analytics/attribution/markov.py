@@ -106,10 +106,7 @@ def _has_arrays(journeys: Journeys) -> bool:
     table = journeys.journeys
     if "channels" not in table.columns:
         return False
-    try:
-        backend = table._find_backend(use_default=True)
-    except Exception:  # an unbound table: let the default backend (DuckDB) run it
-        return True
+    backend = ibis.get_backend(table)  # an unbound table runs on the default, DuckDB
     return backend.name in ARRAY_ENGINES
 
 
