@@ -17,6 +17,9 @@ A :class:`Journeys` is two Ibis tables on one backend:
     the same path did not convert), ``converted_at`` (timestamp, null where unknown).
     Journeys built from the store add ``subject`` (``"lead 12"`` or ``"account 3"``) and
     ``ended_at`` (the conversion, or the last touch of a journey that did not convert).
+    Optionally, ``channels`` (an array of the journey's touch channels in order, no nulls),
+    which engines with arrays (DuckDB, PostgreSQL) use instead of ordering the touches:
+    :func:`from_path_table` gives it, since a path already holds its touches in order.
 
 A journey from the store stands for one buyer's conversion (``conversions`` 1 and ``nulls`` 0,
 or 0 and 1); a journey from aggregated path data stands for every buyer who took the same path,
@@ -82,14 +85,21 @@ def from_path_table(paths: ibis.Table) -> Journeys:
     Returns
     -------
     Journeys
-        One journey per row of ``paths`` (its id is the row's number, from 1), with its counts;
-        touches have no times, and the last touch of a converting path is its won touch.
+        One journey per row of ``paths`` (its id is the row's rank once sorted by path and
+        counts, from 1: unlike the order rows are read in, the same on every evaluation, so
+        touches and journeys computed apart still match), with its counts
+        and its ``channels`` in order; touches have no times, and the last touch of a
+        converting path is its won touch.
     """
-    numbered = paths.mutate(journey_id=(ibis.row_number() + 1).cast(dt.string))
+    order = [paths.path, paths.total_conversions, paths.total_conversion_value, paths.total_null]
+    numbered = paths.mutate(journey_id=(ibis.row_number().over(order_by=order) + 1).cast(dt.string))
     split = numbered.mutate(channel=numbered.path.split(PATH_SEPARATOR))
     long = split.select("journey_id", "channel").unnest("channel", offset="position")
     long = long.mutate(channel=long.channel.strip(), step=(long.position + 1).cast(dt.int64))
     sizes = long.group_by("journey_id").aggregate(n_steps=long.step.max())
+    numbered = numbered.mutate(
+        channels=numbered.path.split(PATH_SEPARATOR).map(lambda c: c.strip())
+    )
     journeys = numbered.join(sizes, "journey_id").select(
         "journey_id",
         "n_steps",
@@ -97,6 +107,7 @@ def from_path_table(paths: ibis.Table) -> Journeys:
         value=numbered.total_conversion_value.cast(dt.float64),
         nulls=numbered.total_null.cast(dt.float64),
         converted_at=ibis.null(dt.timestamp),
+        channels=numbered.channels,
     )
     touches = long.join(journeys.select("journey_id", "n_steps", "conversions"), "journey_id")
     touches = touches.select(
