@@ -145,8 +145,10 @@ def test_every_registered_model_reconciles_and_lists_every_channel(five: Journey
     assert check["reconciled"].all(), check
     assert (check["relative_residual"] < TOLERANCE).all()
     for name, frame in credits.items():
-        # E only walked a journey that did not convert: listed, with nothing
         assert sorted(frame["channel"]) == list("ABCDE"), name
+        if name.startswith("markov") or name == "shapley":
+            continue  # data-driven: tested in test_attribution_data_driven.py
+        # E only walked a journey that did not convert: listed, with nothing
         assert frame.set_index("channel").loc["E"].tolist() == [0.0, 0.0], name
 
 

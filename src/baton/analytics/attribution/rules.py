@@ -61,6 +61,8 @@ def converting_touches(journeys: Journeys) -> ibis.Table:
     ``conversions``, ``value`` and ``converted_at``.
     """
     j = journeys.journeys
+    if "channels" in j.columns:
+        return _converting_paths(journeys)
     converting = j.filter((j.conversions != 0) | (j.value != 0)).select(
         c_id=j.journey_id, n=j.n_steps, c_conversions=j.conversions, c_value=j.value,
         converted_at=j.converted_at,
@@ -72,6 +74,40 @@ def converting_touches(journeys: Journeys) -> ibis.Table:
         "journey_id", "step", "channel", "touch_at", *ROLE_FLAGS.values(), "n", "converted_at",
         touch_channel=joined[own], conversions=joined.c_conversions, value=joined.c_value,
     )  # fmt: skip
+
+
+def _converting_paths(journeys: Journeys) -> ibis.Table:
+    """:func:`converting_touches` read from the journeys' ``channels`` arrays (path data).
+
+    A path has no times and no lead or opportunity events; its last touch closed it. Reading
+    the arrays is one pass over the journeys, with no join to the touches.
+    """
+    j = journeys.journeys
+    converting = j.filter((j.conversions != 0) | (j.value != 0))
+    n = converting.channels.length().cast("int64")
+    rows = converting.select(
+        "journey_id", "conversions", "value", "converted_at",
+        channel=converting.channels.unnest(),
+        step=ibis.range(1, n + 1).unnest().cast("int64"),
+        n=n,
+    )  # fmt: skip
+    return rows.select(
+        "journey_id", "step", "channel",
+        touch_at=ibis.null("timestamp"),
+        is_lead_touch=ibis.literal(False),
+        is_opportunity_touch=ibis.literal(False),
+        is_won_touch=rows.step == rows.n,
+        n="n", converted_at="converted_at", touch_channel=rows.channel,
+        conversions="conversions", value="value",
+    )  # fmt: skip
+
+
+def _channels(journeys: Journeys) -> ibis.Table:
+    """Every channel of the journeys, once (``channel``)."""
+    j = journeys.journeys
+    if "channels" in j.columns:
+        return j.select(channel=j.channels.unnest()).distinct()
+    return journeys.touches.select("channel").distinct()
 
 
 def credit(weighted: ibis.Table, journeys: Journeys) -> ibis.Table:
@@ -87,7 +123,7 @@ def credit(weighted: ibis.Table, journeys: Journeys) -> ibis.Table:
         s_conversions=(weighted.weight * weighted.conversions).sum(),
         s_value=(weighted.weight * weighted.value).sum(),
     )
-    channels = journeys.touches.select("channel").distinct()
+    channels = _channels(journeys)
     joined = channels.left_join(sums, [("channel", "s_channel")])
     return joined.select(
         "channel",

@@ -22,7 +22,7 @@ add up to the total conversions (the efficiency of the Shapley value) and a chan
 appears in no converting journey gets 0.
 
 The engine does the per-touch work: each journey's coalition is a bit mask (the sum of its
-distinct channels' bits, in 64-bit integers of 62 channels each, as many as the channels
+distinct channels' bits, in 64-bit integers of 52 channels each, as many as the channels
 need), and journeys are grouped by mask; only the masks with their conversions and value come
 back. There is thus no limit on the number of channels from the method: the cost grows with
 the number of distinct coalitions observed (at most the number of journeys), not with
@@ -41,8 +41,9 @@ from baton.analytics.attribution.credit import Totals, credit_table
 from baton.analytics.attribution.journeys import Journeys
 from baton.analytics.breakdowns import UNKNOWN
 
-#: Channels per 64-bit word of a coalition's mask: 62 keeps every sum of bits positive.
-BITS_PER_WORD = 62
+#: Channels per word of a coalition's mask. 52 keeps every mask below 2**53: PostgreSQL sums
+#: bigints as numeric, which comes back through a float, exact only up to 2**53.
+BITS_PER_WORD = 52
 
 
 def channel_codes(journeys: Journeys) -> pd.DataFrame:
