@@ -1,4 +1,8 @@
-"""Write the scoreboard benchmark's results into ``docs/benchmarks.md``, its own section only."""
+"""Write benchmark results into ``docs/benchmarks.md``, each benchmark in its own section only.
+
+:func:`machine` describes what the numbers were measured on; :func:`replace_section` swaps one
+benchmark's section (between its begin and end markers) and leaves the others alone.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +44,10 @@ class Measured:
         return min(self.times)
 
 
-def machine() -> dict[str, str]:
+LIBRARIES = ("duckdb", "ibis-framework", "pandas", "pyarrow")
+
+
+def machine(libraries: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
     """What the numbers were measured on: CPU model, cores, memory, system, library versions."""
     cpu = "unknown CPU"
     info = Path("/proc/cpuinfo")
@@ -53,16 +60,14 @@ def machine() -> dict[str, str]:
     if meminfo.is_file():
         total = next(ln for ln in meminfo.read_text().splitlines() if ln.startswith("MemTotal"))
         memory = f"{int(total.split()[1]) / 1024**2:.1f} GiB"
-    libraries = ", ".join(
-        f"{name} {version(name)}" for name in ("duckdb", "ibis-framework", "pandas", "pyarrow")
-    )
+    versions = ", ".join(f"{name} {version(name)}" for name in libraries)
     return {
         "date": dt.date.today().isoformat(),
         "cpu": cpu,
         "cores": str(os.cpu_count()),
         "memory": memory,
         "system": f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
-        "libraries": f"{libraries}, SQLite {sqlite3.sqlite_version}",
+        "libraries": f"{versions}, SQLite {sqlite3.sqlite_version}",
     }
 
 
@@ -161,15 +166,20 @@ def section(
     return "\n".join([*lines, END])
 
 
-def write_section(path: Path, measured: list[Measured], **details: object) -> None:
-    """Replace the scoreboard section of ``path`` (create the file if needed)."""
+def replace_section(path: Path, begin: str, end: str, new: str) -> None:
+    """Put ``new`` (which starts with ``begin`` and ends with ``end``) in place of the text
+    between those markers in ``path``, or at its end; create the file if needed."""
     text = path.read_text(encoding="utf-8") if path.is_file() else HEADER
-    new = section(measured, **details)  # type: ignore[arg-type]
-    if BEGIN in text and END in text:
-        before, rest = text.split(BEGIN, 1)
-        after = rest.split(END, 1)[1]
+    if begin in text and end in text:
+        before, rest = text.split(begin, 1)
+        after = rest.split(end, 1)[1]
         text = before + new + after
     else:
         text = text.rstrip("\n") + "\n\n" + new + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def write_section(path: Path, measured: list[Measured], **details: object) -> None:
+    """Replace the scoreboard section of ``path`` (create the file if needed)."""
+    replace_section(path, BEGIN, END, section(measured, **details))  # type: ignore[arg-type]
