@@ -370,8 +370,8 @@ def section(runs: list[Run], args: argparse.Namespace, about: dict[str, str]) ->
         f"Measured {about['date']} on {about['cpu']}, {about['cores']} cores, {about['memory']} of "
         f"memory ({about['system']}; {about['libraries']}).",
         "",
-        "**Method.** `python benchmarks/service.py` starts `baton serve` (one uvicorn process) "
-        "on a "
+        f"**Method.** `python benchmarks/service.py` starts `baton serve` ({args.workers} uvicorn "
+        f"process{'es' if args.workers > 1 else ''}) on a "
         "fresh store and runs the load generator in a second process on the same machine, so "
         "server, load generator and (for PostgreSQL) the database share the two cores. The "
         f"generator builds {args.events:,} events first, shaped like analytics.js sends them "
@@ -399,10 +399,14 @@ def section(runs: list[Run], args: argparse.Namespace, about: dict[str, str]) ->
     for run in runs:
         r = run.result
         verdict = "met" if run.rate >= GOAL_EVENTS else "**not met**"
-        cpu = r["server_cpu"] / (r["events"] + r["forms"]) * 1000
+        cpu = (
+            f"{r['server_cpu'] / (r['events'] + r['forms']) * 1000:.2f}"
+            if args.workers == 1
+            else "-"
+        )
         lines.append(
             f"| {run.engine} | {r['events']:,} | {r['seconds']:.2f} | {run.rate:,.0f} | "
-            f"≥ {GOAL_EVENTS:,} ({verdict}) | {cpu:.2f} | "
+            f"≥ {GOAL_EVENTS:,} ({verdict}) | {cpu} | "
             f"{r['latency_ms']['p50']:.1f} | {r['latency_ms']['p99']:.1f} | {r['retried']} | "
             f"{r['load']:.1f} |"
         )

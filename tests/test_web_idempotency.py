@@ -137,3 +137,39 @@ def test_a_lead_form_sent_twice_answers_the_same_lead(
     assert first.json()["lead"]["stage"] == "subscriber"
     final = counts(engine)
     assert (final["events"], final["leads"], final["touchpoints"]) == (2, 1, 2)
+
+
+def test_two_servers_on_one_database_store_each_event_and_person_once(
+    engine: Engine, database_url: str
+) -> None:
+    keys = make_keys(engine)
+    answers: list[dict[str, int]] = []
+    with thread_server(database_url) as one, thread_server(database_url) as two:
+        barrier = threading.Barrier(8)
+
+        def send(base: str, first: int) -> None:
+            with httpx.Client(base_url=base, headers=keys.basic(), timeout=30) as client:
+                barrier.wait()
+                while True:  # as Segment's libraries do: a 503 is sent again
+                    response = client.post("/v1/batch", json=batch(first, first + 60))
+                    if response.status_code != 503:
+                        break
+                assert response.status_code == 200, response.text
+                answers.append(response.json())
+
+        threads = [
+            threading.Thread(target=send, args=(one if i % 2 else two, 30 * (i % 3)))
+            for i in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sum(a["stored"] for a in answers) == 120  # events 0 to 119, each stored once
+    final = counts(engine)
+    assert final["events"] == 120 and final["touchpoints"] == 120 - len(range(0, 120, 4))
+    assert final["leads"] == final["contacts"] == final["stage_changes"] == 5
+    assert final["identities"] == 10 and final["profiles"] == 5
+    with UnitOfWork(engine) as uow:
+        unstitched = select(func.count()).select_from(t.Event).where(t.Event.lead_id.is_(None))
+        assert uow.session.scalar(unstitched) == 0

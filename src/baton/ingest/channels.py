@@ -20,6 +20,7 @@ Channel names are the lower snake case ones the importers and the demo use.
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from baton.ingest.messages import Campaign
@@ -103,6 +104,7 @@ def _key(value: str) -> str:
     return value.strip().lower().replace("-", "_").replace(" ", "_")
 
 
+@functools.lru_cache(maxsize=8192)  # the same pages and referrers come back all day
 def host_of(url: str | None) -> str | None:
     """The lower-cased host of ``url`` without ``www.``; ``None`` for a missing or bad URL."""
     if not url:
@@ -125,6 +127,17 @@ def _matches(host: str, names: tuple[str, ...]) -> bool:
         elif name in labels:  # "google" matches google.com, google.co.uk, news.google.de
             return True
     return False
+
+
+@functools.lru_cache(maxsize=8192)
+def _referrer_channel(host: str) -> str:
+    if _matches(host, WEBMAIL):
+        return "email"
+    if _matches(host, SEARCH_ENGINES):
+        return "organic_search"
+    if _matches(host, SOCIAL_NETWORKS):
+        return "organic_social"
+    return "referral"
 
 
 def channel_for(
@@ -151,11 +164,5 @@ def channel_for(
         return "paid_search"
     ref = host_of(referrer)
     if ref and ref != host_of(url):
-        if _matches(ref, WEBMAIL):
-            return "email"
-        if _matches(ref, SEARCH_ENGINES):
-            return "organic_search"
-        if _matches(ref, SOCIAL_NETWORKS):
-            return "organic_social"
-        return "referral"
+        return _referrer_channel(ref)
     return "direct" if url or ref else "unknown"

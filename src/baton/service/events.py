@@ -149,25 +149,6 @@ def ingest(
     for message in messages:
         unique.setdefault(message.message_id, message)
     result = IngestResult(received=len(messages))
-    if store.needs_locks(session):
-        lock: list[str] = []
-        for m in unique.values():
-            lock += [
-                f"m:{m.message_id}",
-                *(
-                    f"{kind}:{v}"
-                    for kind, v in (
-                        (EMAIL, email_of(m)),
-                        (USER_ID, m.user_id),
-                        (ANONYMOUS_ID, m.anonymous_id),
-                        (USER_ID, m.previous_id),
-                        (ANONYMOUS_ID, m.previous_id),
-                        ("group", m.group_id),
-                    )
-                    if v
-                ),
-            ]
-        store.lock_keys(session, lock)
     seen = store.stored_message_ids(session, list(unique))
     new = [m for m in unique.values() if m.message_id not in seen]
     result.duplicates = len(messages) - len(new)

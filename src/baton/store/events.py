@@ -1,18 +1,22 @@
 """Bulk reads and writes for event ingestion: events, profiles, identities, and the stitching
 updates that move earlier events onto a person's lead.
 
-Everything here runs inside the caller's transaction. Concurrent ingestion is kept apart by
-:func:`lock_keys` on PostgreSQL (one advisory lock per message id, identifier and email) and
-by the write lock SQLite takes when the transaction begins (``make_engine(url,
-immediate=True)``), so the reads below stay true until the caller commits.
+Everything here runs inside the caller's transaction. On SQLite, concurrent ingestion is kept
+apart by the write lock taken when the transaction begins (``make_engine(url,
+immediate=True)``). On PostgreSQL, processes ingest side by side and the database's
+constraints settle races: two transactions storing the same message id, identifier, email
+lead or group account collide on a unique index, the later one fails and the caller tries it
+again (it then finds the row stored); the profiles a transaction reads are held with
+``FOR SHARE`` so none gets a lead behind its back.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Table,
     and_,
@@ -23,7 +27,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -31,7 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType, String
 
 from baton.store import tables as t
-from baton.store.types import UTCDateTime
+from baton.store.types import JSONDict, UTCDateTime
 
 EVENTS: Table = t.Event.__table__  # type: ignore[assignment]
 PROFILES: Table = t.Profile.__table__  # type: ignore[assignment]
@@ -44,10 +47,6 @@ CONTACTS: Table = t.Contact.__table__  # type: ignore[assignment]
 SOURCE = "events"
 
 
-def _key64(key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-
-
 def one_of(session: Session, column: Any, values: Iterable[Any]) -> Any:
     """``column IN values``: on PostgreSQL as ``column = ANY(array)``, one parameter, so the
     statement text stays the same whatever the count and psycopg can prepare it once."""
@@ -58,32 +57,6 @@ def one_of(session: Session, column: Any, values: Iterable[Any]) -> Any:
         )  # lower(...) is untyped
         return column == any_(literal(wanted, ARRAY(kind)))
     return column.in_(wanted)
-
-
-def needs_locks(session: Session) -> bool:
-    """Whether :func:`lock_keys` does anything on this database (PostgreSQL)."""
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def lock_keys(session: Session, keys: Iterable[str]) -> None:
-    """On PostgreSQL, take a transaction-scoped advisory lock for each key, in ascending order.
-
-    Two requests that share no key proceed side by side; two that share one (the same
-    visitor, email or message id) run one after the other, so neither inserts what the other
-    is about to insert. Ascending order means two requests never wait on each other in a
-    circle. Elsewhere this does nothing: SQLite lets one writer in at a time.
-    """
-    if not needs_locks(session):
-        return
-    numbers = sorted({_key64(k) for k in keys})
-    if numbers:
-        session.connection().execute(
-            text(
-                "SELECT count(pg_advisory_xact_lock(k)) FROM "
-                "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS ordered"
-            ),
-            {"keys": numbers},
-        )
 
 
 def stored_message_ids(session: Session, message_ids: Sequence[str]) -> set[str]:
@@ -126,6 +99,9 @@ def identities(
         )
         .join_from(IDENTITIES, PROFILES, PROFILES.c.id == IDENTITIES.c.profile_id)
         .where(where)
+        # PostgreSQL: hold the profiles until commit, so another process cannot give one a
+        # lead (and stitch its events) between this read and this transaction's own writes
+        .with_for_update(read=True, of=PROFILES)
     )
     found: dict[tuple[str, str], int] = {}
     rows: dict[int, ProfileRow] = {}
@@ -145,6 +121,13 @@ def insert_returning_ids(
         insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)
     )
     return [row[0] for row in result]
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # a value orjson does not know: the standard library's rules
+        return json.dumps(value)
 
 
 def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -170,7 +153,9 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     columns = []
     for name, process in zip(names, processors, strict=True):
         column = [row[name] for row in rows]
-        if process is not None:
+        if isinstance(table.c[name].type, JSONDict) and dialect.name == "sqlite":
+            column = [None if v is None else _json_text(v) for v in column]  # JSON text, faster
+        elif process is not None:
             memo: dict[
                 Any, Any
             ] = {}  # a batch's times repeat (received_at, sentAt): convert each once

@@ -367,7 +367,6 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_profile_id", "profile_id"),
         Index("ix_events_lead_id_timestamp", "lead_id", "timestamp"),
-        Index("ix_events_timestamp", "timestamp"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

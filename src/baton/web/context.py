@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -31,7 +32,7 @@ T = TypeVar("T")
 #: How often a transaction that failed for a passing reason (a deadlock, a lock wait that ran
 #: out, a lost connection, a key another request stored first) is tried again before the API
 #: answers 503 (or 409).
-ATTEMPTS = 3
+ATTEMPTS = 5
 
 
 @dataclass
@@ -41,7 +42,7 @@ class AppContext:
     ``writer`` is the engine for ingestion: on SQLite its transactions begin with
     ``BEGIN IMMEDIATE`` and ``write_lock`` lets one of this process's threads write at a time
     (SQLite's own lock would make the others poll); on PostgreSQL both are the plain engine and
-    no lock, since advisory locks keep concurrent requests apart there.
+    no lock: its unique indexes settle races between processes (see :mod:`baton.store.events`).
     """
 
     settings: Settings
@@ -89,10 +90,16 @@ class AppContext:
                     value = work(uow)
                     uow.commit()
                     return value
-            except (StoreError, Conflict):
+            except StoreError:
                 if attempt == ATTEMPTS:
                     raise
-                time.sleep(0.05 * attempt)
+                time.sleep(random.uniform(0.02, 0.06) * attempt)
+            except Conflict as exc:  # another process stored the same key first: look again
+                if attempt == ATTEMPTS:
+                    raise StoreError(
+                        f"{exc}; other requests kept storing the same records, try again"
+                    ) from exc
+                time.sleep(random.uniform(0.02, 0.06) * attempt)  # apart from the other writer
         raise AssertionError("unreachable")  # pragma: no cover
 
     def read(self, work: Callable[[UnitOfWork], T]) -> T:

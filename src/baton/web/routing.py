@@ -1,29 +1,27 @@
-"""The route class every JSON route uses: bodies parsed strictly, once.
+"""The route class every JSON route uses: bodies parsed strictly, once, with orjson.
 
-Python's ``json`` reads ``NaN`` and ``Infinity``, which are not JSON and which PostgreSQL's
-``jsonb`` refuses; a body carrying them is malformed JSON here (400) on every database alike.
+orjson is several times faster than the standard library on event batches, and strict:
+``NaN`` and ``Infinity`` (which Python's ``json`` reads, and PostgreSQL's ``jsonb`` refuses),
+invalid UTF-8, integers beyond 64 bits and nesting deeper than 1024 are malformed JSON here
+(400) on every database alike.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 
-def _no_constants(name: str) -> Any:
-    raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
-
-
 class JSONRequest(Request):
-    """A request whose ``json()`` refuses ``NaN`` and ``Infinity``."""
+    """A request whose ``json()`` parses with orjson (its errors are ``json.JSONDecodeError``)."""
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = json.loads(await self.body(), parse_constant=_no_constants)
+            self._json = orjson.loads(await self.body())
         return self._json
 
 

@@ -103,7 +103,6 @@ def upgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_lead_id_timestamp", ["lead_id", "timestamp"], unique=False)
         batch_op.create_index("ix_events_profile_id", ["profile_id"], unique=False)
-        batch_op.create_index("ix_events_timestamp", ["timestamp"], unique=False)
 
     op.create_table(
         "identities",
@@ -157,7 +156,6 @@ def downgrade() -> None:
 
     op.drop_table("identities")
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index("ix_events_timestamp")
         batch_op.drop_index("ix_events_profile_id")
         batch_op.drop_index("ix_events_lead_id_timestamp")
 
