@@ -18,7 +18,16 @@ from baton.ingest.identity import (
     normalise_company,
     normalise_domain,
 )
-from baton.ingest.messages import Campaign, Message, campaign_of, email_of, is_form, person_fields
+from baton.ingest.messages import (
+    Campaign,
+    Message,
+    campaign_of,
+    email_of,
+    is_form,
+    person_fields,
+    touch_kind,
+    touch_type,
+)
 
 NOW = dt.datetime(2026, 11, 20, 15, tzinfo=dt.UTC)
 
@@ -181,3 +190,27 @@ def test_utm_tags_come_from_context_then_properties_then_the_url() -> None:
     assert campaign_of(m) == Campaign(
         source="google", medium="cpc", name="Brand", term="crm", content="ad-2"
     )
+
+
+@pytest.mark.parametrize(("kind", "fields", "channel", "expected"), [
+    ("page", {}, "paid_search", "ad_click"),
+    ("page", {}, "paid_social", "ad_click"),
+    ("screen", {}, "email", "email_click"),
+    ("page", {}, "referral", "referral_visit"),
+    ("page", {}, "partner", "partner_referral"),
+    ("page", {}, "organic_search", "visit"),
+    ("track", {"event": "Demo Requested"}, "direct", "demo_request"),
+    ("track", {"event": "Webinar Registered"}, "direct", "webinar"),
+    ("track", {"event": "Whitepaper Downloaded"}, "direct", "content_download"),
+    ("track", {"event": "Signed Up"}, "direct", "form"),
+    ("track", {"event": "Industrial Report", "properties": {"email": "a@b.io"}}, "direct", "form"),
+    ("track", {"event": "Video Played"}, "direct", "event"),
+    ("lead", {"properties": {"form": "request-a-demo"}}, "unknown", "demo_request"),
+    ("lead", {}, "unknown", "form"),
+])  # fmt: skip
+def test_touch_types_speak_the_scoring_rules_language(
+    kind: str, fields: dict[str, object], channel: str, expected: str
+) -> None:
+    m = message(kind, **fields)
+    made = touch_type(m)
+    assert made is not None and touch_kind(m, made, channel) == expected

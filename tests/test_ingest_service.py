@@ -466,12 +466,14 @@ def test_touchpoints_carry_channel_campaign_and_landing_page(store: Engine) -> N
     p1, p2, t1 = touches["p1"], touches["p2"], touches["t1"]
     assert (p1.channel, p1.touch_type, p1.utm_medium, p1.campaign_id, p1.landing_page) == (
         "email",
-        "visit",
+        "email_click",
         "email",
         campaign.id,
         "https://baton.example/launch",
     )
-    assert (p2.channel, t1.channel, t1.touch_type) == ("paid_search", "direct", "form")
+    # a paid click is an ad click; "Form Submitted" names no kind of form, so it stays "form"
+    assert (p2.channel, p2.touch_type, t1.channel, t1.touch_type) == (
+        "paid_search", "ad_click", "direct", "form")  # fmt: skip
 
 
 def test_the_hook_runs_once_per_lead_inside_the_transaction(store: Engine) -> None:
@@ -531,7 +533,7 @@ def test_a_lead_form_names_its_stage_and_a_wrong_one_is_refused(store: Engine) -
         "referral",
     )
     (touch,) = rows(store, t.Touchpoint)
-    assert (touch.touch_type, touch.properties["form"]) == ("form", "demo")
+    assert (touch.touch_type, touch.properties["form"]) == ("demo_request", "demo")
     wrong = form_message(
         LeadForm.model_validate({"email": "q@hooli.com", "stage": "hot"}),
         received_at=NOW,

@@ -97,9 +97,9 @@ def test_the_segment_library_stores_stitches_and_matches(
         assert len({e.profile_id for e in events.values()}) == 1
         touches = s.scalars(select(t.Touchpoint).order_by(t.Touchpoint.occurred_at)).all()
         assert [(tp.external_id, tp.touch_type, tp.channel) for tp in touches] == [
-            ("p-1", "visit", "paid_social"),
+            ("p-1", "ad_click", "paid_social"),
             ("t-1", "event", "unknown"),
-            ("t-2", "form", "unknown"),
+            ("t-2", "demo_request", "unknown"),
         ]
         assert {tp.lead_id for tp in touches} == {lead.id}
         assert touches[0].utm_campaign == "Q3" and lead.channel == "paid_social"

@@ -9,6 +9,7 @@ campaign) from the places Segment's spec puts them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -268,10 +269,41 @@ def is_form(message: Message) -> bool:
 
 
 def touch_type(message: Message) -> str | None:
-    """The touchpoint a message makes: ``visit`` (page, screen), ``form``, ``event`` (other
-    track calls), or none (identify, group, alias)."""
+    """The kind of touchpoint a message makes: ``visit`` (page, screen), ``form``, ``event``
+    (other track calls), or none (identify, group, alias). :func:`touch_kind` refines it."""
     if message.type in ("page", "screen"):
         return "visit"
     if is_form(message):
         return "form"
     return "event" if message.type == "track" else None
+
+
+#: A visit's touch type by the channel that brought it (the names the demo and the default
+#: contract's scoring rules use); other channels give ``visit``.
+VISIT_BY_CHANNEL = {
+    "paid_search": "ad_click", "paid_social": "ad_click", "display": "ad_click",
+    "email": "email_click", "referral": "referral_visit", "partner": "partner_referral",
+}  # fmt: skip
+#: A form's touch type by words in its name (the track event, or a lead form's ``form``).
+FORM_BY_WORD = (
+    ("demo", "demo_request"), ("trial", "demo_request"), ("quote", "demo_request"),
+    ("webinar", "webinar"), ("event", "event_scan"), ("download", "content_download"),
+    ("whitepaper", "content_download"), ("ebook", "content_download"),
+)  # fmt: skip
+
+
+def touch_kind(message: Message, kind: str, channel: str) -> str:
+    """The touchpoint's ``touch_type``, in the vocabulary scoring rules count: a visit through
+    a paid channel is an ``ad_click``, through email an ``email_click``, through a referral or a
+    partner a ``referral_visit`` or ``partner_referral``; a form named for a demo, trial or quote
+    is a ``demo_request``, for a webinar a ``webinar``, for an event an ``event_scan``, for a
+    download a ``content_download``. Otherwise ``visit``, ``form`` or ``event`` as made."""
+    if kind == "visit":
+        return VISIT_BY_CHANNEL.get(channel, "visit")
+    if kind == "form":
+        name = str(message.properties.get("form") or "") if message.type == "lead" else ""
+        words = re.split(r"[^a-z]+", f"{name} {message.event or ''}".lower())
+        for start, found in FORM_BY_WORD:  # "download" finds "downloaded", not "industrial"
+            if any(word.startswith(start) for word in words):
+                return found
+    return kind

@@ -48,6 +48,7 @@ from baton.ingest.messages import (
     email_of,
     person_fields,
     touch_facts,
+    touch_kind,
     touch_type,
 )
 from baton.service import hooks
@@ -524,6 +525,7 @@ class _Derivation:
             properties["referrer"] = referrer[:500]
         if m.type == "lead" and m.properties.get("form"):
             properties["form"] = m.properties["form"]
+        channel = channel_for(campaign, url=url, referrer=referrer, click_ids=clicks)
         return {
             "source": store.SOURCE,
             "external_id": m.message_id,
@@ -532,8 +534,8 @@ class _Derivation:
             "contact_id": profile.contact_id,
             "account_id": profile.account_id,
             "campaign_id": self.campaigns.get(campaign.name.lower()) if campaign.name else None,
-            "channel": channel_for(campaign, url=url, referrer=referrer, click_ids=clicks),
-            "touch_type": kind,
+            "channel": channel,
+            "touch_type": touch_kind(m, kind, channel),
             "utm_source": campaign.source,
             "utm_medium": campaign.medium,
             "utm_campaign": campaign.name,
