@@ -407,3 +407,23 @@ def test_no_mutation_of_a_valid_request_answers_5xx(served: tuple[str, Keys]) ->
             if response.status_code >= 400:
                 check_shape(response, what)
     assert statuses.get(422, 0) > 100 and statuses.get(200, 0) > 10  # both kinds were exercised
+
+
+def test_docs_health_short_paths_and_the_write_key_in_the_body(
+    served: tuple[str, Keys], engine: Engine
+) -> None:
+    base, keys = served
+    with httpx.Client(base_url=base, timeout=30) as client:
+        assert client.get("/health").json()["ok"] is True
+        assert "swagger" in client.get("/docs").text.lower()
+        paths = client.get("/openapi.json").json()["paths"]
+        assert {"/v1/batch", "/v1/track", "/api/v1/leads", "/api/v1/leads/{lead_id}"} <= set(paths)
+        # Segment's browser library: a short path, text/plain, the write key in the body
+        body = json.dumps({"userId": "u-1", "event": "Signed Up", "writeKey": keys.ingest})
+        sent = client.post("/v1/t", content=body, headers={"Content-Type": "text/plain"})
+        assert sent.status_code == 200, sent.text
+        identify = client.post("/v1/i", json={"userId": "u-1"}, headers=keys.basic())
+        assert identify.json()["stored"] == 1
+    with UnitOfWork(engine) as uow:
+        event = uow.session.scalars(select(t.Event).where(t.Event.type == "track")).one()
+        assert event.payload == {"userId": "u-1", "event": "Signed Up"}  # no write key kept

@@ -835,9 +835,15 @@ app.add_typer(token_app, name="token")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Server processes (PostgreSQL; keep 1 on SQLite).")] = 1,
-    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request.")] = False,
-    log_level: Annotated[str, typer.Option(help="critical, error, warning, info or debug.")] = "info",
+    workers: Annotated[
+        int, typer.Option(help="Server processes (PostgreSQL; keep 1 on SQLite).")
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
+    ] = False,
+    log_level: Annotated[
+        str, typer.Option(help="critical, error, warning, info or debug.")
+    ] = "info",
 ) -> None:
     """Run the API: Segment-compatible ingestion and the JSON API.
 
