@@ -1,4 +1,8 @@
-"""Write the scoreboard benchmark's results into ``docs/benchmarks.md``, its own section only."""
+"""Write benchmark results into ``docs/benchmarks.md``, each benchmark in its own section only.
+
+:func:`machine` describes what the numbers were measured on; :func:`replace_section` swaps one
+benchmark's section (between its begin and end markers) and leaves the others alone.
+"""
 
 from __future__ import annotations
 
@@ -40,9 +44,10 @@ class Measured:
         return min(self.times)
 
 
-def machine(
-    libraries: tuple[str, ...] = ("duckdb", "ibis-framework", "pandas", "pyarrow"),
-) -> dict[str, str]:
+LIBRARIES = ("duckdb", "ibis-framework", "pandas", "pyarrow")
+
+
+def machine(libraries: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
     """What the numbers were measured on: CPU model, cores, memory, system, library versions."""
     cpu = "unknown CPU"
     info = Path("/proc/cpuinfo")

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     worker_batch, worker_poll_seconds, worker_lease_seconds
         Timers or notifications a worker claims at a time, how long it sleeps when there is
         nothing due, and after how long a claim by a worker that died is taken over.
+    api_max_body_bytes
+        Largest request body ``/api/v1/...`` accepts, in bytes (``BATON_API_MAX_BODY_BYTES``).
+        The Segment routes keep Segment's own limits (32 KB a call, 500 KB a batch).
+    event_max_future_hours
+        How far after its arrival an event's time may lie, once corrected for the sender's
+        clock, before it is refused (``BATON_EVENT_MAX_FUTURE_HOURS``).
     """
 
     model_config = SettingsConfigDict(env_prefix="BATON_", extra="ignore")
@@ -65,3 +71,5 @@ class Settings(BaseSettings):
     worker_batch: int = Field(default=50, ge=1, le=10_000)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     worker_lease_seconds: float = Field(default=300.0, gt=0)
+    api_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    event_max_future_hours: float = Field(default=24.0, ge=0)

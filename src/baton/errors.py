@@ -17,7 +17,15 @@ class BatonError(Exception):
 
 
 class InvalidInput(BatonError, ValueError):
-    """Input that cannot be used as given: a bad value, a missing field, a malformed file."""
+    """Input that cannot be used as given: a bad value, a missing field, a malformed file.
+
+    ``field`` names the offending field when there is one (``email``, ``batch[3].timestamp``),
+    so the API can point at it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NotFound(BatonError, LookupError):
@@ -43,6 +51,22 @@ class NotFitted(BatonError):
 
 class StoreError(BatonError):
     """The database failed in a way that is not the caller's fault (connection lost, disk full)."""
+
+
+class TooLarge(InvalidInput):
+    """Input over a size limit (a request body, one event of a batch); ``limit`` is in bytes."""
+
+    def __init__(self, message: str, *, limit: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.limit = limit
+
+
+class Unauthorized(BatonError):
+    """No credentials, or credentials that name no active API token."""
+
+
+class Forbidden(BatonError):
+    """Valid credentials whose token lacks the scope the action needs."""
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,14 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``. SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+def make_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> Engine:
+    """An engine for ``url``. SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+    With ``immediate``, every SQLite transaction begins with ``BEGIN IMMEDIATE``: it takes the
+    write lock at once (waiting up to the busy timeout) instead of at its first write, so a
+    transaction that reads and then writes never fails because another process wrote in
+    between. Ingestion uses it; it changes nothing on PostgreSQL.
+    """
     url = normalize_url(url)
     is_sqlite = url.startswith("sqlite")
     if is_sqlite:
@@ -30,7 +36,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, future=True, **kwargs)
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
+        if immediate:
+            event.listen(engine, "connect", _sqlite_manual_transactions)
+            event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine
+
+
+def _sqlite_manual_transactions(dbapi_connection: Any, _record: Any) -> None:
+    # the sqlite3 module would otherwise issue its own deferred BEGIN before the first write
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -131,6 +132,10 @@ class Contact(Sourced, Base):
     phone: Mapped[str | None] = mapped_column(String(50))
     country: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime | None]
+    #: How ``account_id`` was found (``group``, ``website``, ``email-domain``, ``company-name``)
+    #: and how sure that rule is (0 to 1); empty when it was imported as given.
+    account_match_rule: Mapped[str | None] = mapped_column(String(40))
+    account_match_confidence: Mapped[float | None] = mapped_column(Float)
 
 
 class Campaign(Sourced, Base):
@@ -189,6 +194,9 @@ class Lead(Sourced, Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     score: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime]
+    #: How ``account_id`` was matched and how sure the rule is; see :class:`Contact`.
+    account_match_rule: Mapped[str | None] = mapped_column(String(40))
+    account_match_confidence: Mapped[float | None] = mapped_column(Float)
 
 
 class Touchpoint(Sourced, Base):
@@ -531,6 +539,87 @@ class AttributionCredit(Base):
     channel: Mapped[str] = mapped_column(String(300))
     conversions: Mapped[float] = mapped_column(Float)
     value: Mapped[float] = mapped_column(Float)
+
+
+# Email lookups from events compare lower-cased addresses; imports keep them as written.
+Index("ix_leads_email_lower", func.lower(Lead.email))
+Index("ix_contacts_email_lower", func.lower(Contact.email))
+
+
+class ApiToken(Base):
+    """An API token: its name, scopes and the SHA-256 of its secret (never the secret itself).
+
+    ``scopes`` is a space-separated subset of ``ingest read write admin``. A revoked token
+    keeps its row (``revoked_at`` set) so events it sent still name it.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class Profile(Base):
+    """A person as the events know them: one or more identities, and once an email is known,
+    the lead, contact and account they stand for. Merged profiles are deleted after their
+    identities and events move to the profile they joined."""
+
+    __tablename__ = "profiles"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[dt.datetime]
+
+
+class Identity(Base):
+    """One identifier of a profile: an ``anonymous_id``, a ``user_id`` or an ``email``."""
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        UniqueConstraint("kind", "value", name="uq_identities_kind_value"),
+        Index("ix_identities_profile_id", "profile_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(320))
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id"))
+    created_at: Mapped[dt.datetime]
+
+
+class Event(Base):
+    """One event as received (Segment identify, track, page, screen, group, alias, or a lead
+    form), stored before it is acknowledged. ``message_id`` is unique: a retried event is stored
+    once. ``timestamp`` is corrected for the sender's clock; ``original_timestamp`` is as sent."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_profile_id", "profile_id"),
+        Index("ix_events_lead_id_timestamp", "lead_id", "timestamp"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(100), unique=True)
+    type: Mapped[str] = mapped_column(String(20))
+    event: Mapped[str | None] = mapped_column(String(200))
+    user_id: Mapped[str | None] = mapped_column(String(200))
+    anonymous_id: Mapped[str | None] = mapped_column(String(200))
+    group_id: Mapped[str | None] = mapped_column(String(200))
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("profiles.id"))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    timestamp: Mapped[dt.datetime]
+    original_timestamp: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    received_at: Mapped[dt.datetime]
+    payload: Mapped[dict[str, Any]]
 
 
 APPEND_ONLY_TABLES = ("stage_changes", "routing_decisions", "lead_scores")

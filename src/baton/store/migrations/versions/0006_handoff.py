@@ -13,7 +13,7 @@ from alembic import op
 import baton.store.types
 
 revision = '0006_handoff'
-down_revision = '0004_lead_scores'
+down_revision = '0005_events'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,271 @@
+"""Bulk reads and writes for event ingestion: events, profiles, identities, and the stitching
+updates that move earlier events onto a person's lead.
+
+Everything here runs inside the caller's transaction. On SQLite, concurrent ingestion is kept
+apart by the write lock taken when the transaction begins (``make_engine(url,
+immediate=True)``). On PostgreSQL, processes ingest side by side and the database's
+constraints settle races: two transactions storing the same message id, identifier, email
+lead or group account collide on a unique index, the later one fails and the caller tries it
+again (it then finds the row stored); the profiles a transaction reads are held with
+``FOR SHARE`` so none gets a lead behind its back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    Table,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType, String
+
+from baton.store import tables as t
+from baton.store.types import JSONDict, UTCDateTime
+
+EVENTS: Table = t.Event.__table__  # type: ignore[assignment]
+PROFILES: Table = t.Profile.__table__  # type: ignore[assignment]
+IDENTITIES: Table = t.Identity.__table__  # type: ignore[assignment]
+TOUCHPOINTS: Table = t.Touchpoint.__table__  # type: ignore[assignment]
+STAGE_CHANGES: Table = t.StageChangeRow.__table__  # type: ignore[assignment]
+LEADS: Table = t.Lead.__table__  # type: ignore[assignment]
+CONTACTS: Table = t.Contact.__table__  # type: ignore[assignment]
+#: The ``source`` of every record ingestion creates (touchpoints, leads, contacts, accounts).
+SOURCE = "events"
+
+
+def one_of(session: Session, column: Any, values: Iterable[Any]) -> Any:
+    """``column IN values``: on PostgreSQL as ``column = ANY(array)``, one parameter, so the
+    statement text stays the same whatever the count and psycopg can prepare it once."""
+    wanted = sorted(set(values))
+    if session.get_bind().dialect.name == "postgresql":
+        kind = (
+            String() if isinstance(column.type, NullType) else column.type
+        )  # lower(...) is untyped
+        return column == any_(literal(wanted, ARRAY(kind)))
+    return column.in_(wanted)
+
+
+def stored_message_ids(session: Session, message_ids: Sequence[str]) -> set[str]:
+    """Which of these message ids are already stored."""
+    if not message_ids:
+        return set()
+    rows = session.connection().execute(
+        select(EVENTS.c.message_id).where(one_of(session, EVENTS.c.message_id, message_ids))
+    )
+    return {row[0] for row in rows}
+
+
+ProfileRow = tuple[int | None, int | None, int | None]
+
+
+def identities(
+    session: Session, keys: Iterable[tuple[str, str]]
+) -> tuple[dict[tuple[str, str], int], dict[int, ProfileRow]]:
+    """For the stored ``(kind, value)`` among ``keys``: the profile id of each, and
+    ``(lead_id, contact_id, account_id)`` of each of those profiles (one query)."""
+    by_kind: dict[str, set[str]] = {}
+    for kind, value in keys:
+        by_kind.setdefault(kind, set()).add(value)
+    if not by_kind:
+        return {}, {}
+    where = or_(
+        *(
+            and_(IDENTITIES.c.kind == kind, one_of(session, IDENTITIES.c.value, values))
+            for kind, values in sorted(by_kind.items())
+        )
+    )
+    query = (
+        select(
+            IDENTITIES.c.kind,
+            IDENTITIES.c.value,
+            PROFILES.c.id,
+            PROFILES.c.lead_id,
+            PROFILES.c.contact_id,
+            PROFILES.c.account_id,
+        )
+        .join_from(IDENTITIES, PROFILES, PROFILES.c.id == IDENTITIES.c.profile_id)
+        .where(where)
+        # PostgreSQL: hold the profiles until commit, so another process cannot give one a
+        # lead (and stitch its events) between this read and this transaction's own writes
+        .with_for_update(read=True, of=PROFILES)
+    )
+    found: dict[tuple[str, str], int] = {}
+    rows: dict[int, ProfileRow] = {}
+    for kind, value, profile, lead, contact, account in session.connection().execute(query):
+        found[(kind, value)] = profile
+        rows[profile] = (lead, contact, account)
+    return found, rows
+
+
+def insert_returning_ids(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Insert ``rows`` in one batch; their new ids, in the order of ``rows``."""
+    if not rows:
+        return []
+    result = session.connection().execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)
+    )
+    return [row[0] for row in result]
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # a value orjson does not know: the standard library's rules
+        return json.dumps(value)
+
+
+def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) in one ``executemany``.
+
+    Values go through each column type's own bind processor, exactly as SQLAlchemy would send
+    them, but without its per-row machinery: ingestion writes several rows per event and this
+    is its hottest path.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    preparer = dialect.identifier_preparer
+    sql = (
+        f"INSERT INTO {preparer.format_table(table)} "
+        f"({', '.join(preparer.quote(n) for n in names)}) "
+        f"VALUES ({', '.join([mark] * len(names))})"
+    )
+    columns = []
+    for name, process in zip(names, processors, strict=True):
+        column = [row[name] for row in rows]
+        if isinstance(table.c[name].type, JSONDict) and dialect.name == "sqlite":
+            column = [None if v is None else _json_text(v) for v in column]  # JSON text, faster
+        elif process is not None:
+            memo: dict[
+                Any, Any
+            ] = {}  # a batch's times repeat (received_at, sentAt): convert each once
+            hashable = isinstance(table.c[name].type, UTCDateTime)
+            column = [
+                None
+                if v is None
+                else (memo[v] if v in memo else memo.setdefault(v, process(v)))
+                if hashable
+                else process(v)
+                for v in column
+            ]
+        columns.append(column)
+    connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+
+
+def update_profiles(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Set ``lead_id``, ``contact_id`` and ``account_id`` of profiles, by ``pid``."""
+    if rows:
+        session.connection().execute(
+            update(PROFILES)
+            .where(PROFILES.c.id == bindparam("pid"))
+            .values(
+                lead_id=bindparam("lead"),
+                contact_id=bindparam("contact"),
+                account_id=bindparam("account"),
+            ),
+            list(rows),
+        )
+
+
+def move_identities(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Point identities (``kind``, ``value``) at another profile (``pid``)."""
+    if rows:
+        session.connection().execute(
+            update(IDENTITIES)
+            .where(IDENTITIES.c.kind == bindparam("k"), IDENTITIES.c.value == bindparam("v"))
+            .values(profile_id=bindparam("pid")),
+            list(rows),
+        )
+
+
+def merge_profile(session: Session, drop: int, keep: int) -> None:
+    """Fold profile ``drop`` into ``keep``: its identities and events move, then it is deleted."""
+    session.connection().execute(
+        update(IDENTITIES).where(IDENTITIES.c.profile_id == drop).values(profile_id=keep)
+    )
+    session.connection().execute(
+        update(EVENTS).where(EVENTS.c.profile_id == drop).values(profile_id=keep)
+    )
+    session.connection().execute(delete(PROFILES).where(PROFILES.c.id == drop))
+
+
+def stitch(session: Session, people: Sequence[tuple[int, int, int | None, int | None]]) -> None:
+    """Put each profile's earlier events that had no lead, and their touchpoints, on its lead.
+
+    ``people`` holds ``(profile_id, lead_id, contact_id, account_id)``. The events are found by
+    profile, then changed by message id: the profile and unique indexes make every step a
+    lookup, where a filter on "no lead yet" could scan every anonymous row. Three statements
+    for the whole batch.
+    """
+    if not people:
+        return
+    connection = session.connection()
+    by_profile = {profile: (lead, contact, account) for profile, lead, contact, account in people}
+    rows = connection.execute(
+        select(EVENTS.c.message_id, EVENTS.c.profile_id, EVENTS.c.lead_id).where(
+            one_of(session, EVENTS.c.profile_id, by_profile)
+        )
+    )
+    moves = [
+        (message_id, by_profile[profile]) for message_id, profile, lead in rows if lead is None
+    ]
+    if not moves:
+        return
+    connection.execute(
+        update(TOUCHPOINTS)
+        .where(TOUCHPOINTS.c.source == SOURCE, TOUCHPOINTS.c.external_id == bindparam("m"))
+        .values(
+            lead_id=bindparam("lead"),
+            contact_id=bindparam("contact"),
+            account_id=bindparam("account"),
+        ),
+        [
+            {"m": m, "lead": lead, "contact": contact, "account": account}
+            for m, (lead, contact, account) in moves
+        ],
+    )
+    connection.execute(
+        update(EVENTS)
+        .where(EVENTS.c.message_id == bindparam("m"))
+        .values(lead_id=bindparam("lead")),
+        [{"m": m, "lead": lead} for m, (lead, _, _) in moves],
+    )
+
+
+def first_touch_channels(session: Session, lead_ids: Sequence[int]) -> None:
+    """Give leads without a channel the channel of their earliest touchpoint."""
+    if not lead_ids:
+        return
+    leads: Table = t.Lead.__table__  # type: ignore[assignment]
+    first = (
+        select(TOUCHPOINTS.c.channel)
+        .where(TOUCHPOINTS.c.lead_id == leads.c.id)
+        .order_by(TOUCHPOINTS.c.occurred_at, TOUCHPOINTS.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    session.connection().execute(
+        update(leads)
+        .where(one_of(session, leads.c.id, lead_ids), leads.c.channel.is_(None))
+        .values(channel=first)
+    )

@@ -1,0 +1,103 @@
+"""The web app: :func:`create_app` builds it from settings; nothing connects at import.
+
+``baton serve`` runs it under uvicorn. The app's lifespan opens the engines, stores the
+contract from ``BATON_CONTRACT`` as a version if it changed (as imports do), and closes the
+engines on shutdown. The schema must be current: ``baton serve`` upgrades it before starting.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from baton import __version__
+from baton.config import Settings
+from baton.contract import default_contract_text
+from baton.domain.model import Clock, system_clock
+from baton.errors import StoreError
+from baton.service.accounts import AccountDirectory
+from baton.service.contracts import apply_contract
+from baton.store.engine import make_engine
+from baton.store.migrate import current_revision, head_revision
+from baton.web import errors, leads, segment
+from baton.web.body import BodyGuard, limit_for
+from baton.web.context import AppContext, Ctx
+
+DESCRIPTION = """\
+Baton's handoff service. Segment-compatible event ingestion (`/v1/...`, the write key as the
+basic-auth user) and the JSON API (`/api/v1/...`, `Authorization: Bearer <token>`).
+Every error answers one JSON shape: `{"ok": false, "status", "code", "message", "field", "errors"}`.
+"""
+
+
+def _contract_text(settings: Settings) -> str:
+    path = settings.contract_path
+    return path.read_text(encoding="utf-8") if path.is_file() else default_contract_text()
+
+
+def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
+    """The FastAPI app for ``settings``; ``clock`` is the time source every route uses."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        sqlite = engine.dialect.name == "sqlite"
+        writer = make_engine(settings.database_url, immediate=True) if sqlite else engine
+        try:
+            if current_revision(engine) != head_revision():
+                raise StoreError(
+                    f"the database at BATON_DATABASE_URL is not at schema {head_revision()}; "
+                    "run `baton db upgrade`"
+                )
+            ctx = AppContext(
+                settings,
+                engine,
+                writer,
+                clock,
+                AccountDirectory(),
+                threading.Lock() if sqlite else None,
+            )
+            text_ = _contract_text(settings)
+            ctx.write(
+                lambda uow: apply_contract(
+                    uow.session, text_, clock=clock, source=str(settings.contract_path)
+                )
+            )
+            app.state.baton = ctx
+            # merge: with SQLite, start the in-process worker here (and stop it below)
+            yield
+        finally:
+            if writer is not engine:
+                writer.dispose()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Baton",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    errors.install(app)
+    app.add_middleware(BodyGuard, limit=lambda path: limit_for(path, settings.api_max_body_bytes))
+    app.include_router(segment.router)
+    app.include_router(leads.router)
+
+    @app.get("/health", tags=["Service"], summary="Whether the service and its database answer")
+    def health(ctx: Ctx) -> JSONResponse:
+        ctx.read(lambda uow: uow.session.execute(text("SELECT 1")))
+        return JSONResponse({"ok": True, "version": __version__})
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app with settings read from the environment: uvicorn's factory for ``--workers N``."""
+    return create_app(Settings())
