@@ -825,6 +825,121 @@ def _export(export: Callable[..., dict[str, int]], target: Path, tables: list[st
     out.print(table)
 
 
+# -- serve and API tokens ---------------------------------------------------------------------
+token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@app.command()
+@handle_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Server processes (PostgreSQL; keep 1 on SQLite).")
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
+    ] = False,
+    log_level: Annotated[
+        str, typer.Option(help="critical, error, warning, info or debug.")
+    ] = "info",
+) -> None:
+    """Run the API: Segment-compatible ingestion and the JSON API.
+
+    Upgrades the schema first; OpenAPI docs at /docs.
+    """
+    import uvicorn
+
+    from baton.web.app import create_app
+
+    if workers < 1:
+        raise BatonError(f"--workers {workers}: give 1 or more")
+    s = settings()
+    engine_for(s).dispose()
+    options: dict[str, Any] = {
+        "host": host, "port": port, "log_level": log_level, "access_log": access_log,
+    }  # fmt: skip
+    if workers == 1:
+        uvicorn.run(create_app(s), **options)
+    else:  # each process builds its app from the environment
+        uvicorn.run("baton.web.app:app_from_environment", factory=True, workers=workers, **options)
+
+
+@token_app.command("create")
+@handle_errors
+def token_create(
+    name: Annotated[str, typer.Option(help='What the token is for, e.g. "website".')],
+    scope: Annotated[
+        list[str], typer.Option(help="ingest, read, write or admin; repeat or comma-separate.")
+    ],
+) -> None:
+    """Create an API token and print it once."""
+    from baton.service.tokens import create_token
+    from baton.store.uow import UnitOfWork
+
+    with UnitOfWork(engine_for(settings())) as uow:
+        row, secret = create_token(uow.session, name, scope, clock=system_clock)
+        uow.commit()
+    err.print(f'token {row.id} "{row.name}" with scopes {row.scopes.replace(" ", ", ")}; '
+              "it is shown only now, store it safely:", highlight=False)  # fmt: skip
+    typer.echo(secret)
+
+
+@token_app.command("list")
+@handle_errors
+def token_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
+    output: FormatOption = "table",
+) -> None:
+    """List API tokens (never their secrets)."""
+    from baton.service.tokens import list_tokens
+    from baton.store.uow import UnitOfWork
+
+    if output not in FORMATS:
+        raise BatonError(f'--format "{output}" is not a format; use table, csv or json')
+    with UnitOfWork(engine_for(settings())) as uow:
+        rows: list[dict[str, Any]] = [
+            {"id": r.id, "name": r.name, "prefix": r.prefix, "scopes": r.scopes,
+             "created_at": r.created_at.isoformat(timespec="seconds"),
+             "revoked_at": r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else None}
+            for r in list_tokens(uow.session, include_revoked=all_)
+        ]  # fmt: skip
+    if output == "json":
+        _echo_json(rows)
+        return
+    if output == "csv":
+        import pandas as pd
+
+        columns = ["id", "name", "prefix", "scopes", "created_at", "revoked_at"]
+        _echo_csv(pd.DataFrame(rows, columns=columns))
+        return
+    table = _look("API tokens", "id", "name", "starts with", "scopes", "created", "revoked")
+    for r in rows:
+        table.add_row(
+            str(r["id"]), r["name"], r["prefix"] + "…", r["scopes"], r["created_at"],
+            r["revoked_at"] or "",
+        )  # fmt: skip
+    _show(table)
+
+
+@token_app.command("revoke")
+@handle_errors
+def token_revoke(
+    token: Annotated[
+        str, typer.Argument(help="The token's id, or its name when one active token has it.")
+    ],
+) -> None:
+    """Revoke an API token; requests with it are refused from then on."""
+    from baton.service.tokens import revoke_token
+    from baton.store.uow import UnitOfWork
+
+    with UnitOfWork(engine_for(settings())) as uow:
+        row = revoke_token(uow.session, token, clock=system_clock)
+        uow.commit()
+    out.print(f'token {row.id} "{row.name}" revoked', highlight=False)
+
+
 # -- handoff: sales actions on a lead, routing, reps, the worker ------------------------------
 lead_app = typer.Typer(
     help="Accept, reject, log follow-up, explain a lead's routing.", no_args_is_help=True
@@ -1050,88 +1165,6 @@ def route_dry_run(
         report = replay_routing(uow, since=start, until=end, now=system_clock())
     if output == "json":
         _echo_json(report.as_dict())
-# -- serve and API tokens ---------------------------------------------------------------------
-token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
-app.add_typer(token_app, name="token")
-
-
-@app.command()
-@handle_errors
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[
-        int, typer.Option(help="Server processes (PostgreSQL; keep 1 on SQLite).")
-    ] = 1,
-    access_log: Annotated[
-        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
-    ] = False,
-    log_level: Annotated[
-        str, typer.Option(help="critical, error, warning, info or debug.")
-    ] = "info",
-) -> None:
-    """Run the API: Segment-compatible ingestion and the JSON API.
-
-    Upgrades the schema first; OpenAPI docs at /docs.
-    """
-    import uvicorn
-
-    from baton.web.app import create_app
-
-    if workers < 1:
-        raise BatonError(f"--workers {workers}: give 1 or more")
-    s = settings()
-    engine_for(s).dispose()
-    options: dict[str, Any] = {
-        "host": host, "port": port, "log_level": log_level, "access_log": access_log,
-    }  # fmt: skip
-    if workers == 1:
-        uvicorn.run(create_app(s), **options)
-    else:  # each process builds its app from the environment
-        uvicorn.run("baton.web.app:app_from_environment", factory=True, workers=workers, **options)
-
-
-@token_app.command("create")
-@handle_errors
-def token_create(
-    name: Annotated[str, typer.Option(help='What the token is for, e.g. "website".')],
-    scope: Annotated[
-        list[str], typer.Option(help="ingest, read, write or admin; repeat or comma-separate.")
-    ],
-) -> None:
-    """Create an API token and print it once."""
-    from baton.service.tokens import create_token
-    from baton.store.uow import UnitOfWork
-
-    with UnitOfWork(engine_for(settings())) as uow:
-        row, secret = create_token(uow.session, name, scope, clock=system_clock)
-        uow.commit()
-    err.print(f'token {row.id} "{row.name}" with scopes {row.scopes.replace(" ", ", ")}; '
-              "it is shown only now, store it safely:", highlight=False)  # fmt: skip
-    typer.echo(secret)
-
-
-@token_app.command("list")
-@handle_errors
-def token_list(
-    all_: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
-    output: FormatOption = "table",
-) -> None:
-    """List API tokens (never their secrets)."""
-    from baton.service.tokens import list_tokens
-    from baton.store.uow import UnitOfWork
-
-    if output not in FORMATS:
-        raise BatonError(f'--format "{output}" is not a format; use table, csv or json')
-    with UnitOfWork(engine_for(settings())) as uow:
-        rows: list[dict[str, Any]] = [
-            {"id": r.id, "name": r.name, "prefix": r.prefix, "scopes": r.scopes,
-             "created_at": r.created_at.isoformat(timespec="seconds"),
-             "revoked_at": r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else None}
-            for r in list_tokens(uow.session, include_revoked=all_)
-        ]  # fmt: skip
-    if output == "json":
-        _echo_json(rows)
         return
     if output == "csv":
         import pandas as pd
@@ -1929,33 +1962,6 @@ def score_drift(
             "look at what changed in the leads and train the model again",
             highlight=False,
         )
-        columns = ["id", "name", "prefix", "scopes", "created_at", "revoked_at"]
-        _echo_csv(pd.DataFrame(rows, columns=columns))
-        return
-    table = _look("API tokens", "id", "name", "starts with", "scopes", "created", "revoked")
-    for r in rows:
-        table.add_row(
-            str(r["id"]), r["name"], r["prefix"] + "…", r["scopes"], r["created_at"],
-            r["revoked_at"] or "",
-        )  # fmt: skip
-    _show(table)
-
-
-@token_app.command("revoke")
-@handle_errors
-def token_revoke(
-    token: Annotated[
-        str, typer.Argument(help="The token's id, or its name when one active token has it.")
-    ],
-) -> None:
-    """Revoke an API token; requests with it are refused from then on."""
-    from baton.service.tokens import revoke_token
-    from baton.store.uow import UnitOfWork
-
-    with UnitOfWork(engine_for(settings())) as uow:
-        row = revoke_token(uow.session, token, clock=system_clock)
-        uow.commit()
-    out.print(f'token {row.id} "{row.name}" revoked', highlight=False)
 
 
 def main() -> None:
