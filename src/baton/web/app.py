@@ -24,7 +24,7 @@ from baton.service.accounts import AccountDirectory
 from baton.service.contracts import apply_contract
 from baton.store.engine import make_engine
 from baton.store.migrate import current_revision, head_revision
-from baton.web import errors, leads, segment
+from baton.web import errors, handoff, leads, segment
 from baton.web.body import BodyGuard, limit_for
 from baton.web.context import AppContext, Ctx
 
@@ -89,6 +89,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     app.add_middleware(BodyGuard, limit=lambda path: limit_for(path, settings.api_max_body_bytes))
     app.include_router(segment.router)
     app.include_router(leads.router)
+    app.include_router(handoff.router)
 
     @app.get("/health", tags=["Service"], summary="Whether the service and its database answer")
     def health(ctx: Ctx) -> JSONResponse:
