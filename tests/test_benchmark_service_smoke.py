@@ -46,5 +46,7 @@ def test_the_service_benchmark_runs_and_checks_every_event_is_stored(tmp_path: P
     report = out.read_text()
     assert report.count("## Service: events in") == 1 and "kept as it is" in report
     assert "| SQLite | 600 |" in report and "### Speed-to-lead" in report
+    # every form's lead became an MQL and got an owner inside its request
+    assert "| SQLite | 20 | 20 | 20 |" in report
     if server:
-        assert "| PostgreSQL | 600 |" in report
+        assert "| PostgreSQL | 600 |" in report and "| PostgreSQL | 20 | 20 | 20 |" in report
