@@ -40,9 +40,10 @@ HEURISTICS = ("first", "last", "linear", "u-shaped")
 def heuristics(journeys: Journeys) -> pd.DataFrame:
     """First, last, linear and U-shaped (40/20/40) touch credit of conversions, in one scan.
 
-    A stand-in for Baton's rule-based models, which live on another branch: a journey of one
-    touch gives it all, of two half each, else 40 % to the first, 40 % to the last and 20 %
-    shared by the touches between. Reads the journeys' ``channels`` arrays (one pass, no join).
+    The four in one aggregate, as a single query can give them (:func:`registered` runs the
+    registry's models, one query each): a journey of one touch gives it all, of two half each,
+    else 40 % to the first, 40 % to the last and 20 % shared by the touches between. Reads the
+    journeys' ``channels`` arrays (one pass, no join).
     """
     import ibis
     import ibis.expr.datatypes as dt
@@ -72,6 +73,18 @@ def heuristics(journeys: Journeys) -> pd.DataFrame:
     return credit.execute()
 
 
+def registered(journeys: Journeys) -> pd.DataFrame:
+    """The same four heuristics from Baton's model registry, as ``baton attribution`` runs them:
+    one query per model (path data's channel arrays, no join to the touches)."""
+    from baton.analytics.attribution import MODELS
+
+    frames = [
+        MODELS[name](journeys).execute().set_index("channel")["conversions"].rename(name)
+        for name in HEURISTICS
+    ]
+    return pd.concat(frames, axis=1).reset_index()
+
+
 def _shares(frame: pd.DataFrame, models: Sequence[str], channel: str = "channel") -> pd.DataFrame:
     """Long shares (``model``, ``channel``, ``share``) from one column of credit per model."""
     parts = []
@@ -98,6 +111,8 @@ def contender(name: str, folder: Path) -> Callable[[], pd.DataFrame]:
         journeys = Journeys(touches=con.table("touches"), journeys=con.table("journeys"))
         if name == "baton-heuristics":
             return lambda: _shares(heuristics(journeys), HEURISTICS)
+        if name == "baton-registered":
+            return lambda: _shares(registered(journeys), HEURISTICS)
         method = "window" if name == "baton-markov-window" else "array"
         return lambda: _shares(
             markov(journeys, method=method).rename(columns={"conversions": "markov"}), ["markov"]

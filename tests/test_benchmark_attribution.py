@@ -36,7 +36,8 @@ def test_the_attribution_benchmark_runs_and_writes_its_section(tmp_path: Path) -
     report = out.read_text()
     assert report.count("## Attribution") == 1 and "kept as it is" in report
     for row in (
-        "| heuristics | Baton: first, last, linear, U-shaped (DuckDB) | 2,000 |",
+        "| heuristics | Baton: first, last, linear, U-shaped in one scan (DuckDB) | 2,000 |",
+        "| heuristics | Baton: the registered first, last, linear, U-shaped models",
         "| heuristics | ChannelAttribution `heuristic_models`: first, last, linear | 2,000 |",
         "| markov | ChannelAttribution `markov_model`, order 1 (simulated) | 2,000 |",
         "| markov | DP6 `mam` Markov (exact; per-journey credit) | 2,000 |",
