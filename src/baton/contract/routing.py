@@ -13,44 +13,20 @@ version. :mod:`baton.domain.routing` applies both; this module only says what a 
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, Field, PlainValidator, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from baton.contract.base import Key, Strict
+from baton.contract.scoring import Condition
 
-#: Records a field may be read from; a field without one is the lead's.
-RECORDS = ("lead", "contact", "account")
 #: Fields computed for routing: the territory of the lead's country and its size band.
 DERIVED = ("territory", "size_band")
 #: The size bands used when the contract sets none: the same bands as ``baton funnel --by segment``.
 DEFAULT_SIZE_BANDS = {"smb": 0, "mid-market": 200, "enterprise": 2000}
 
-Scalar = str | int | float | bool
 
-
-def _values(value: Any) -> Scalar | list[Scalar]:
-    items = value if isinstance(value, list) else [value]
-    if not items or not all(isinstance(v, str | int | float | bool) for v in items):
-        raise ValueError(
-            f"must be text, a number, true or false, or a non-empty list of them (got {value!r})"
-        )
-    return value  # type: ignore[no-any-return]
-
-
-def _texts(value: Any) -> str | list[str]:
-    items = value if isinstance(value, list) else [value]
-    if not items or not all(isinstance(v, str) and v for v in items):
-        raise ValueError(f"must be text or a non-empty list of texts (got {value!r})")
-    return value  # type: ignore[no-any-return]
-
-
-Values = Annotated[Scalar | list[Scalar], PlainValidator(_values)]
-Texts = Annotated[str | list[str], PlainValidator(_texts)]
-
-
-class Match(Strict):
+class Match(Condition):
     """A test on one field of the lead, its contact or its account.
 
     ``field`` is a lead column (``country``, ``title``, ``channel``...), ``contact.<name>``,
@@ -62,66 +38,9 @@ class Match(Strict):
     ``at_least``/``below`` (a number band) or ``present``.
     """
 
-    field: str = Field(min_length=1, max_length=200)
-    equals: Values | None = None
-    contains: Texts | None = None
-    matches: str | None = None
-    at_least: float | None = None
-    below: float | None = None
-    present: bool | None = None
-
-    @field_validator("field")
-    @classmethod
-    def _known_record(cls, value: str) -> str:
-        head, dot, rest = value.partition(".")
-        if dot and head not in RECORDS and head != "properties":
-            from baton.contract.load import did_you_mean
-
-            raise ValueError(
-                f'"{head}" is not a record{did_you_mean(head, RECORDS)} (fields are "country", '
-                '"account.employees", "contact.title", "lead.properties.product", "territory" ...)'
-            )
-        if dot and not rest:
-            raise ValueError(f'"{value}" names no field after the dot')
-        return value
-
-    @field_validator("matches")
-    @classmethod
-    def _regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(
-                    f'"{value}" is not a regular expression ({exc}); in TOML write it in single '
-                    "quotes so backslashes stay as they are"
-                ) from exc
-        return value
-
-    @model_validator(mode="after")
-    def _one_test(self) -> Match:
-        given = [
-            name
-            for name, on in (
-                ("equals", self.equals is not None),
-                ("contains", self.contains is not None),
-                ("matches", self.matches is not None),
-                ("at_least/below", self.at_least is not None or self.below is not None),
-                ("present", self.present is not None),
-            )
-            if on
-        ]
-        if len(given) != 1:
-            found = f"found {' and '.join(given)}" if given else "found none"
-            raise ValueError(
-                f'give exactly one test for "{self.field}": equals, contains, matches, '
-                f"at_least/below or present ({found})"
-            )
-        if self.at_least is not None and self.below is not None and self.at_least >= self.below:
-            raise ValueError(
-                f"at_least ({self.at_least:g}) must be less than below ({self.below:g})"
-            )
-        return self
+    FIELD_EXAMPLES: ClassVar[str] = (
+        '"country", "account.employees", "contact.title", "lead.properties.product", "territory"'
+    )
 
     def describe(self) -> str:
         """The test in words: ``country is Germany or France``."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, PlainValidator, field_validator, model_validator
 
@@ -86,6 +86,11 @@ class Condition(Strict):
     may be left out) or ``present`` (whether the field is filled in).
     """
 
+    #: Field names shown when a field names no record; a subclass may show its own.
+    FIELD_EXAMPLES: ClassVar[str] = (
+        '"title", "lead.title", "contact.phone", "account.industry", "lead.properties.<name>"'
+    )
+
     field: FieldName
     equals: Values | None = None
     contains: Texts | None = None
@@ -103,8 +108,7 @@ class Condition(Strict):
 
             raise ValueError(
                 f'"{head}" is not a record{did_you_mean(head, RECORDS)} '
-                '(fields are "title", "lead.title", "contact.phone", "account.industry", '
-                '"lead.properties.<name>" ...)'
+                f"(fields are {cls.FIELD_EXAMPLES} ...)"
             )
         if dot and not rest:
             raise ValueError(f'"{value}" names no field after the dot')

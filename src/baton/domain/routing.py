@@ -28,7 +28,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from baton.contract.routing import RECORDS, Assign, Match, Routing
+from baton.contract.routing import Assign, Match, Routing
+from baton.contract.scoring import RECORDS
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 #: The ``rule`` of a decision made by account ownership, and by the default.
