@@ -326,6 +326,8 @@ def measure(engine_name: str, url: str, args: argparse.Namespace, workdir: Path)
         "--workers",
         str(args.workers),
     ]
+    if os.environ.get("SPY"):
+        command = ["/tmp/venv/bin/py-spy", "record", "--gil", "-r", "200", "-f", "speedscope", "-o", f"/tmp/prof/spy-{engine_name}.json", "--", *command]
     with (workdir / f"server-{engine_name}.log").open("wb") as log:
         server = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=log)
     try:
@@ -364,7 +366,7 @@ def measure(engine_name: str, url: str, args: argparse.Namespace, workdir: Path)
         result["server_cpu"] = cpu_seconds(server.pid) - cpu_before
         result["load"] = load_before
     finally:
-        server.send_signal(signal.SIGTERM)
+        server.send_signal(signal.SIGINT if os.environ.get('SPY') else signal.SIGTERM)
         server.wait(timeout=30)
     with UnitOfWork(engine) as uow:
         stored = int(uow.session.scalar(select(func.count()).select_from(t.Event)) or 0)
@@ -454,7 +456,7 @@ def section(runs: list[Run], args: argparse.Namespace, about: dict[str, str]) ->
         "### Speed-to-lead",
         "",
         "Form POST → answer. Inside that request, after the lead is stored, "
-        "`baton.service.hooks.on_event_stored` rescores it with the contract's rule models; a "
+        "`baton.service.hooks.on_events_stored` rescores it with the contract's rule models; a "
         "lead that crosses the MQL threshold moves to MQL and is routed (the default contract's "
         "rules over the three teams the harness seeds, each a manager and two reps): the "
         "decision and its reason, the owner, the SLA timers and the owner's notifications in "

@@ -4,7 +4,7 @@ people and accounts, touches, the stage log and the hook, with results worked ou
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -479,13 +479,14 @@ def test_touchpoints_carry_channel_campaign_and_landing_page(store: Engine) -> N
 def test_the_hook_runs_once_per_lead_inside_the_transaction(store: Engine) -> None:
     seen: list[int] = []
 
-    def hook(uow: UnitOfWork, lead_id: int, _clock: Clock) -> None:
-        seen.append(lead_id)
-        lead = uow.session.get(t.Lead, lead_id)
-        assert lead is not None
-        lead.score = float(
-            uow.session.scalar(select(func.count()).where(t.Event.lead_id == lead_id)) or 0
-        )
+    def hook(uow: UnitOfWork, lead_ids: Sequence[int], _clock: Clock) -> None:
+        for lead_id in lead_ids:
+            seen.append(lead_id)
+            lead = uow.session.get(t.Lead, lead_id)
+            assert lead is not None
+            lead.score = float(
+                uow.session.scalar(select(func.count()).where(t.Event.lead_id == lead_id)) or 0
+            )
 
     send(store, {"type": "page", "anonymousId": "a", "messageId": "p0"}, hook=hook)
     assert seen == []  # no lead yet

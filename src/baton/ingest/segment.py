@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -150,7 +151,11 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def _size(raw: dict[str, Any]) -> int:
-    return len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode())
+    """The call's size as compact UTF-8 JSON, as Segment counts it."""
+    try:
+        return len(orjson.dumps(raw))
+    except TypeError:  # a value orjson does not know (a huge integer): the standard library's
+        return len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def to_messages(

@@ -65,22 +65,72 @@ def apply_contract(
     )
     session.add(row)
     session.flush()
+    session.info.pop(_VERSIONS, None)
     return AppliedContract(contract, row.version, row.id, row.effective_at, True)
+
+
+#: Where a transaction keeps the versions it has read (see :func:`_versions`).
+_VERSIONS = "baton.contract_versions"
+
+
+def _versions(session: Session) -> list[tuple[int, int, dt.datetime, str]]:
+    """Every version's ``(id, version, effective_at, digest)``, oldest first, read once per
+    transaction: scoring, qualification and routing each ask which version is in force while
+    one request is handled, and the answer cannot change before it commits (except by
+    :func:`apply_contract` in the same transaction, which drops what was read)."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_VERSIONS)
+    if cached is not None and cached[0] is transaction:
+        rows: list[tuple[int, int, dt.datetime, str]] = cached[1]
+        return rows
+    cv = ContractVersion
+    rows = [
+        (r[0], r[1], r[2], r[3])
+        for r in session.execute(
+            select(cv.id, cv.version, cv.effective_at, cv.digest).order_by(
+                cv.effective_at, cv.version
+            )
+        )
+    ]
+    session.info[_VERSIONS] = (transaction, rows)
+    return rows
 
 
 def contract_in_force(session: Session, at: dt.datetime) -> AppliedContract:
     """The latest version whose effective time is at or before ``at``."""
-    row = session.scalars(
-        select(ContractVersion)
-        .where(ContractVersion.effective_at <= at)
-        .order_by(ContractVersion.effective_at.desc(), ContractVersion.version.desc())
-        .limit(1)
-    ).first()
-    if row is None:
+    found = None
+    for row in _versions(session):
+        if row[2] <= at:
+            found = row
+        else:
+            break
+    if found is None:
         raise NotFound(
             f"no contract version is in force at {at.isoformat()}; run `baton contract apply`"
         )
-    return AppliedContract(_parsed(row.body), row.version, row.id, row.effective_at, False)
+    return _applied(session, found)
+
+
+def first_contract(session: Session) -> AppliedContract | None:
+    """The earliest version, for times before any version took effect; ``None`` with none."""
+    rows = _versions(session)
+    return _applied(session, rows[0]) if rows else None
+
+
+def _applied(session: Session, row: tuple[int, int, dt.datetime, str]) -> AppliedContract:
+    version_id, version, effective_at, fingerprint = row
+    contract = _BY_DIGEST.get(fingerprint)
+    if contract is None:
+        body = session.scalar(select(ContractVersion.body).where(ContractVersion.id == version_id))
+        contract = _parsed(body)
+        if len(_BY_DIGEST) >= 16:
+            _BY_DIGEST.clear()
+        _BY_DIGEST[fingerprint] = contract
+    return AppliedContract(contract, version, version_id, effective_at, False)
+
+
+#: Parsed contracts by the digest of their text (a version's text never changes).
+_BY_DIGEST: dict[str, Contract] = {}
 
 
 @lru_cache(maxsize=8)

@@ -17,7 +17,7 @@ For a request's messages, in order:
    is the ``utm_campaign``.
 5. The events are stored with their profile and lead; earlier events of a profile that just
    got its lead are moved onto it, and a lead without a channel takes its first touch's.
-6. :func:`baton.service.hooks.on_event_stored` runs for every lead that got events.
+6. :func:`baton.service.hooks.on_events_stored` runs once, with every lead that got events.
 
 The caller commits. Nothing here is specific to HTTP: the Segment routes, the lead form route
 and tests call :func:`ingest` alike.
@@ -34,10 +34,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from baton.contract import Contract, StageKind, parse_contract
+from baton.contract import Contract, StageKind
 from baton.domain.lifecycle import Lifecycle
 from baton.domain.model import Clock, Lead, StageChange
-from baton.errors import InvalidInput
+from baton.errors import InvalidInput, NotFound
 from baton.ingest.channels import channel_for
 from baton.ingest.identity import AccountIndex, AccountMatch, match_account, normalise_domain
 from baton.ingest.messages import (
@@ -53,12 +53,13 @@ from baton.ingest.messages import (
 )
 from baton.service import hooks
 from baton.service.accounts import AccountDirectory
+from baton.service.contracts import contract_in_force, first_contract
 from baton.service.stitching import Key, ProfileState, StitchGraph
 from baton.store import events as store
 from baton.store import tables as t
 from baton.store.uow import UnitOfWork
 
-Hook = Callable[[UnitOfWork, int, Clock], None]
+Hook = Callable[[UnitOfWork, Sequence[int], Clock], None]
 ACTOR = "events"
 
 
@@ -91,29 +92,19 @@ class _Applied:
         return (opens or self.contract.main_path())[0].key
 
 
-@functools.lru_cache(maxsize=16)
-def _parsed(version_id: int, version: int, body: str) -> _Applied:
-    return _Applied(parse_contract(body), version, version_id)
-
-
 def contract_at(session: Session, at: dt.datetime) -> _Applied:
-    """The contract version in force at ``at`` (or, before the first one starts, the first),
-    parsed once per version."""
-    cv = t.ContractVersion
-    query = select(cv.id, cv.version, cv.body)
-    row = (
-        session.execute(
-            query.where(cv.effective_at <= at)
-            .order_by(cv.effective_at.desc(), cv.version.desc())
-            .limit(1)
-        ).first()
-        or session.execute(query.order_by(cv.effective_at, cv.version).limit(1)).first()
-    )
-    if row is None:
-        raise InvalidInput(
-            "no contract is stored yet; run `baton contract apply` or restart `baton serve`"
-        )
-    return _parsed(row[0], row[1], row[2])
+    """The contract version in force at ``at`` (or, before the first one starts, the first);
+    versions are read once per transaction and parsed once per process."""
+    try:
+        applied = contract_in_force(session, at)
+    except NotFound:
+        first = first_contract(session)
+        if first is None:
+            raise InvalidInput(
+                "no contract is stored yet; run `baton contract apply` or restart `baton serve`"
+            ) from None
+        applied = first
+    return _Applied(applied.contract, applied.version, applied.version_id)
 
 
 def _keys(message: Message, email: str | None, graph_known: Callable[[Key], bool]) -> list[Key]:
@@ -138,7 +129,7 @@ def ingest(
     accounts: AccountDirectory,
     token_id: int | None = None,
     tokens: Mapping[str, int | None] | None = None,
-    hook: Hook = hooks.on_event_stored,
+    hook: Hook = hooks.on_events_stored,
 ) -> IngestResult:
     """Store ``messages`` and derive what they say; see the module docstring. The caller commits.
 
@@ -163,8 +154,8 @@ def ingest(
             derivation.apply(message)
     derivation.write(tokens or (lambda _m: token_id), result)
     session.expire_all()  # the hook reads what the bulk statements above wrote
-    for lead_id in result.leads:
-        hook(uow, lead_id, clock)
+    if result.leads:
+        hook(uow, result.leads, clock)
     return result
 
 

@@ -10,9 +10,12 @@ import datetime as dt
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from baton.store import tables as t
+
+OUTBOX = t.Base.metadata.tables[t.OutboxMessage.__tablename__]
 
 
 def lead_label(lead: t.Lead) -> str:
@@ -42,23 +45,32 @@ def enqueue(
     """Queue one webhook message and one email per address in ``emails`` (those channels
     that ``channels`` lists); return how many rows were queued."""
     channels = set(channels)
-    rows = []
     payload = {"subject": subject, "text": text}
+    recipients: list[tuple[str, str | None]] = []
     if "webhook" in channels:
-        rows.append(t.OutboxMessage(kind="webhook", recipient=None))
+        recipients.append(("webhook", None))
     if "email" in channels:
         seen: set[str] = set()
         for address in emails:
             if address and address.lower() not in seen:
                 seen.add(address.lower())
-                rows.append(t.OutboxMessage(kind="email", recipient=address))
-    for row in rows:
-        row.topic = topic
-        row.lead_id = lead_id
-        row.payload = dict(payload)
-        row.status = "pending"
-        row.attempts = 0
-        row.next_try_at = now
-        row.created_at = now
-    session.add_all(rows)
-    return len(rows)
+                recipients.append(("email", address))
+    if recipients:  # one statement for them all: this runs inside the request that routes
+        session.execute(
+            insert(OUTBOX),
+            [
+                {
+                    "kind": kind,
+                    "topic": topic,
+                    "recipient": recipient,
+                    "lead_id": lead_id,
+                    "payload": dict(payload),
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_try_at": now,
+                    "created_at": now,
+                }
+                for kind, recipient in recipients
+            ],
+        )
+    return len(recipients)

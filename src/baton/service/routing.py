@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from baton.domain.escalation import ROUTE, first_touch_due, plan_timers
@@ -23,11 +23,15 @@ from baton.service.contracts import AppliedContract, contract_in_force
 from baton.service.notify import enqueue, lead_label, local
 from baton.store import handoff as store
 from baton.store import tables as t
+from baton.store.events import insert_returning_ids
 from baton.store.uow import UnitOfWork
 
 #: Why a routing ran: the lead became an MQL, its SLA breached, a retry of a lead nobody could
 #: take, or a person asked.
 TRIGGERS = ("mql", "breach", "retry", "manual")
+DECISIONS = t.Base.metadata.tables[t.RoutingDecision.__tablename__]
+ASSIGNMENTS = t.Base.metadata.tables[t.Assignment.__tablename__]
+TIMERS = t.Base.metadata.tables[t.SlaTimer.__tablename__]
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ def assign(
     if decision.assignee is None and trigger == "retry":
         _retry_later(session, applied, lead, now)  # nothing new to record: still nobody
         return RoutingResult(lead_id, None, None, None, None, decision.reason)
-    row = _record(session, applied, lead, decision, trigger, now)
+    decision_id = _record(session, applied, lead, decision, trigger, now)
     if decision.assignee is None:
         _retry_later(session, applied, lead, now)
         sent = enqueue(
@@ -148,11 +152,11 @@ def assign(
             channels=["webhook"],
         )
         return RoutingResult(
-            lead_id, row.id, None, None, None, decision.reason, timers=1, notifications=sent
+            lead_id, decision_id, None, None, None, decision.reason, timers=1, notifications=sent
         )
     if decision.pool is not None and decision.cursor is not None:
         store.save_cursor(session, decision.pool, dict(decision.cursor), now)
-    return _open(session, applied, lead, decision, row, now, handoffs)
+    return _open(session, applied, lead, decision, decision_id, now, handoffs)
 
 
 def open_assignment(session: Session, lead_id: int) -> t.Assignment | None:
@@ -172,20 +176,25 @@ def _record(
     decision: Decision,
     trigger: str,
     now: dt.datetime,
-) -> t.RoutingDecision:
-    row = t.RoutingDecision(
-        lead_id=lead.id,
-        assignee_id=decision.assignee.user_id if decision.assignee else None,
-        rule=decision.rule,
-        trigger=trigger,
-        reason_text=decision.reason,
-        reason=decision.as_dict(),
-        contract_version_id=applied.version_id,
-        at=now,
+) -> int:
+    """Append the decision to the routing log; its id."""
+    [decision_id] = insert_returning_ids(
+        session,
+        DECISIONS,
+        [
+            {
+                "lead_id": lead.id,
+                "assignee_id": decision.assignee.user_id if decision.assignee else None,
+                "rule": decision.rule,
+                "trigger": trigger,
+                "reason_text": decision.reason,
+                "reason": decision.as_dict(),
+                "contract_version_id": applied.version_id,
+                "at": now,
+            }
+        ],
     )
-    session.add(row)
-    session.flush()
-    return row
+    return decision_id
 
 
 def _open(
@@ -193,7 +202,7 @@ def _open(
     applied: AppliedContract,
     lead: t.Lead,
     decision: Decision,
-    row: t.RoutingDecision,
+    decision_id: int,
     now: dt.datetime,
     handoffs: int,
 ) -> RoutingResult:
@@ -203,33 +212,42 @@ def _open(
     clock = store.contract_clock(contract)
     due = first_touch_due(contract, clock, now)
     lead.owner_id = rep.user_id
-    assignment = t.Assignment(
-        lead_id=lead.id,
-        user_id=rep.user_id,
-        decision_id=row.id,
-        status="open",
-        assigned_at=now,
-        sla_start=now,
-        first_touch_due=due,
-        attempts=0,
-        handoffs=handoffs,
+    # plain inserts, not the ORM's unit of work: this runs inside the request that routes
+    [assignment_id] = insert_returning_ids(
+        session,
+        ASSIGNMENTS,
+        [
+            {
+                "lead_id": lead.id,
+                "user_id": rep.user_id,
+                "decision_id": decision_id,
+                "status": "open",
+                "assigned_at": now,
+                "sla_start": now,
+                "first_touch_due": due,
+                "attempts": 0,
+                "handoffs": handoffs,
+            }
+        ],
     )
-    session.add(assignment)
-    session.flush()
     plans = plan_timers(contract, clock, now)
-    session.add_all(
-        t.SlaTimer(
-            lead_id=lead.id,
-            assignment_id=assignment.id,
-            kind=p.kind,
-            share=p.share,
-            due_at=p.due_at,
-            status="pending",
-            attempts=0,
-            created_at=now,
+    if plans:
+        session.execute(
+            insert(TIMERS),
+            [
+                {
+                    "lead_id": lead.id,
+                    "assignment_id": assignment_id,
+                    "kind": p.kind,
+                    "share": p.share,
+                    "due_at": p.due_at,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for p in plans
+            ],
         )
-        for p in plans
-    )
     zone = contract.business_hours.timezone
     hours = contract.sla.sales.first_touch_hours
     sent = enqueue(
@@ -245,12 +263,12 @@ def _open(
     )
     return RoutingResult(
         lead.id,
-        row.id,
+        decision_id,
         rep.user_id,
         rep.label,
         decision.rule,
         decision.reason,
-        assignment.id,
+        assignment_id,
         due,
         len(plans),
         sent,

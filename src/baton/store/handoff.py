@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import Engine, Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from baton.contract.model import BusinessHours, Contract
@@ -154,7 +154,7 @@ def load_roster(
     teams = {a.team.strip().lower() for a in assigns if a.team}
     emails = {r.email.strip().lower() for a in assigns for r in a.reps}
     ids = {i for i in (owner_id, *extra_ids) if i is not None}
-    query = select(t.User, t.Team.name).outerjoin(t.Team, t.Team.id == t.User.team_id)
+    query = _users_query()
     wanted = []
     if teams:
         wanted.append(func.lower(t.Team.name).in_(teams))
@@ -165,16 +165,23 @@ def load_roster(
     if not wanted:
         return Roster({})
     rows = session.execute(query.where(or_(*wanted))).all()
-    return _roster(session, contract, [(u, team) for u, team in rows], teams, now)
+    return _roster(session, contract, [(u, team, a) for u, team, a in rows], teams, now)
 
 
 def load_all_reps(session: Session, contract: Contract, now: dt.datetime) -> Roster:
     """Every user as a candidate, for a replay that must know them all."""
-    rows = session.execute(
-        select(t.User, t.Team.name).outerjoin(t.Team, t.Team.id == t.User.team_id)
-    ).all()
-    teams = {name.lower() for _, name in rows if name}
-    return _roster(session, contract, [(u, team) for u, team in rows], teams, now)
+    rows = session.execute(_users_query()).all()
+    teams = {name.lower() for _, name, _ in rows if name}
+    return _roster(session, contract, [(u, team, a) for u, team, a in rows], teams, now)
+
+
+def _users_query() -> Select[t.User, str, t.RepAvailability]:
+    """Users with their team's name and their availability, in one query."""
+    return (
+        select(t.User, t.Team.name, t.RepAvailability)
+        .outerjoin(t.Team, t.Team.id == t.User.team_id)
+        .outerjoin(t.RepAvailability, t.RepAvailability.user_id == t.User.id)
+    )
 
 
 def availability_of(session: Session, ids: Sequence[int]) -> dict[int, t.RepAvailability]:
@@ -217,46 +224,65 @@ def out_of_office(periods: Sequence[tuple[dt.date, dt.date]], day: dt.date) -> d
     return back
 
 
+def _loads(
+    session: Session, zone_of: dict[int, ZoneInfo], now: dt.datetime
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Each rep's open assignments and assignments since their local midnight, in one query
+    (reps are grouped by time zone, so each group has one midnight)."""
+    if not zone_of:
+        return {}, {}
+    by_zone: dict[ZoneInfo, list[int]] = defaultdict(list)
+    for uid, zone in zone_of.items():
+        by_zone[zone].append(uid)
+    a = t.Assignment
+    midnights = {
+        zone: dt.datetime.combine(now.astimezone(zone).date(), dt.time(), tzinfo=zone)
+        for zone in by_zone
+    }
+    today = case(
+        *(
+            (and_(a.user_id.in_(uids), a.assigned_at >= midnights[zone]), 1)
+            for zone, uids in by_zone.items()
+        ),
+        else_=0,
+    )
+    rows = session.execute(
+        select(
+            a.user_id,
+            func.sum(case((a.status == "open", 1), else_=0)),
+            func.sum(case((a.assigned_at <= now, today), else_=0)),
+        )
+        .where(
+            a.user_id.in_(list(zone_of)),
+            or_(a.status == "open", a.assigned_at >= min(midnights.values())),
+        )
+        .group_by(a.user_id)
+    ).all()
+    return (
+        {uid: int(n or 0) for uid, n, _ in rows},
+        {uid: int(n or 0) for uid, _, n in rows},
+    )
+
+
 def _roster(
     session: Session,
     contract: Contract,
-    users: Sequence[tuple[t.User, str | None]],
+    users: Sequence[tuple[t.User, str | None, t.RepAvailability | None]],
     teams: set[str],
     now: dt.datetime,
 ) -> Roster:
-    ids = [u.id for u, _ in users]
-    avail = availability_of(session, ids)
+    ids = [u.id for u, _, _ in users]
+    avail = {u.id: a for u, _, a in users if a is not None}
     zone_of = {
-        u.id: ZoneInfo(
-            (avail[u.id].timezone if u.id in avail else None) or contract.business_hours.timezone
-        )
-        for u, _ in users
+        u.id: ZoneInfo((a.timezone if a is not None else None) or contract.business_hours.timezone)
+        for u, _, a in users
     }
     today = now.astimezone(ZoneInfo(contract.business_hours.timezone)).date()
     off = time_off_of(session, ids, today)
-    open_load: dict[int, int] = {}
-    today_load: dict[int, int] = defaultdict(int)
-    if ids:
-        open_load = dict(
-            session.execute(
-                select(t.Assignment.user_id, func.count())
-                .where(t.Assignment.user_id.in_(ids), t.Assignment.status == "open")
-                .group_by(t.Assignment.user_id)
-            ).all()
-        )
-        recent = session.execute(
-            select(t.Assignment.user_id, t.Assignment.assigned_at).where(
-                t.Assignment.user_id.in_(ids),
-                t.Assignment.assigned_at >= now - dt.timedelta(hours=38),
-                t.Assignment.assigned_at <= now,
-            )
-        ).all()
-        for uid, at in recent:
-            if at.astimezone(zone_of[uid]).date() == now.astimezone(zone_of[uid]).date():
-                today_load[uid] += 1
+    open_load, today_load = _loads(session, zone_of, now)
     candidates = []
     members: dict[str, list[int]] = defaultdict(list)
-    for user, team in users:
+    for user, team, _ in users:
         a = avail.get(user.id)
         local_day = now.astimezone(zone_of[user.id]).date()
         back = out_of_office([(p.starts_on, p.ends_on) for p in off.get(user.id, [])], local_day)

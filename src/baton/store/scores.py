@@ -7,6 +7,7 @@ the batch's size, so rescoring every open lead costs a few round trips per thous
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -49,7 +50,10 @@ class LeadFacts:
         )
 
 
+@functools.cache
 def _profile_query() -> Select[Any]:
+    """The leads joined to their contact and account, every column scoring reads (built once:
+    statements are immutable, and building this one costs more than running it for a lead)."""
     columns: list[Any] = [t.Lead.id]
     for record, model in _TABLES.items():
         table = model.__table__
