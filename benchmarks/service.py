@@ -326,8 +326,6 @@ def measure(engine_name: str, url: str, args: argparse.Namespace, workdir: Path)
         "--workers",
         str(args.workers),
     ]
-    if os.environ.get("SPY"):
-        command = ["/tmp/venv/bin/py-spy", "record", "--gil", "-r", "200", "-f", "speedscope", "-o", f"/tmp/prof/spy-{engine_name}.json", "--", *command]
     with (workdir / f"server-{engine_name}.log").open("wb") as log:
         server = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=log)
     try:
@@ -366,7 +364,7 @@ def measure(engine_name: str, url: str, args: argparse.Namespace, workdir: Path)
         result["server_cpu"] = cpu_seconds(server.pid) - cpu_before
         result["load"] = load_before
     finally:
-        server.send_signal(signal.SIGINT if os.environ.get('SPY') else signal.SIGTERM)
+        server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     with UnitOfWork(engine) as uow:
         stored = int(uow.session.scalar(select(func.count()).select_from(t.Event)) or 0)
