@@ -238,12 +238,12 @@ def _score_batch(
         ):
             report.held_back += 1
         scored.append(ScoredLead(f.id, result, f.score, change, refused))
-    repo.append(
+    repo.record(
         [(s.lead_id, s.result) for s in scored],
+        moves,
         contract_version_id=applied.version_id,
         recorded_at=now,
     )
-    repo.record_moves(moves, contract_version_id=applied.version_id, recorded_at=now)
     if report is not None:
         report.scored += len(scored)
         report.by_model.update(s.result.model for s in scored)

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Select, and_, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from baton.contract.model import BusinessHours, Contract
@@ -309,37 +310,34 @@ def _roster(
 
 
 # -- round-robin cursors ----------------------------------------------------------------------
+CURSORS = t.Base.metadata.tables[t.RoundRobinCursor.__tablename__]
+
+
 def lock_cursors(
     session: Session, pools: Sequence[str], now: dt.datetime
 ) -> dict[str, dict[int, float]]:
     """Each pool's cursor, its row locked until the transaction ends; missing rows are made.
 
-    Pools are locked in name order so two routings never wait on each other in a circle.
+    One statement: an upsert that makes the missing rows and, for the others, "updates" the
+    state to itself, which takes the row lock (on PostgreSQL) and returns the state. Pools go
+    in name order so two routings never wait on each other in a circle.
     """
     pools = sorted(set(pools))
     if not pools:
         return {}
-    _insert_missing(session, pools, now)
-    rows = session.scalars(
-        select(t.RoundRobinCursor)
-        .where(t.RoundRobinCursor.pool.in_(pools))
-        .order_by(t.RoundRobinCursor.pool)
-        .with_for_update()
-    )
-    return {r.pool: {int(k): float(v) for k, v in (r.state or {}).items()} for r in rows}
-
-
-def _insert_missing(session: Session, pools: Sequence[str], now: dt.datetime) -> None:
-    dialect = session.get_bind().dialect.name
+    table = CURSORS
     values = [{"pool": p, "state": {}, "updated_at": now} for p in pools]
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        session.execute(pg_insert(t.RoundRobinCursor).values(values).on_conflict_do_nothing())
+    upsert: Any
+    if session.get_bind().dialect.name == "postgresql":
+        upsert = postgresql.insert(table).values(values)
     else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        session.execute(sqlite_insert(t.RoundRobinCursor).values(values).on_conflict_do_nothing())
+        upsert = sqlite.insert(table).values(values)
+    rows = session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[table.c.pool], set_={"state": table.c.state}
+        ).returning(table.c.pool, table.c.state)
+    )
+    return {pool: {int(k): float(v) for k, v in (state or {}).items()} for pool, state in rows}
 
 
 def save_cursor(session: Session, pool: str, cursor: dict[int, float], now: dt.datetime) -> None:

@@ -138,6 +138,20 @@ class ScoreRepository:
         """Log these scores and make each the lead's current ``leads.score``."""
         if not scores:
             return
+        self._log(scores, contract_version_id=contract_version_id, recorded_at=recorded_at)
+        self.session.execute(
+            update(t.Lead), [{"id": lead_id, "score": s.score} for lead_id, s in scores]
+        )
+
+    def _log(
+        self,
+        scores: Sequence[tuple[int, RuleScore]],
+        *,
+        contract_version_id: int | None,
+        recorded_at: dt.datetime,
+    ) -> None:
+        if not scores:
+            return
         # Core INSERT: the ORM's bulk path costs more than the statement itself here
         self.session.execute(
             insert(t.Base.metadata.tables[t.LeadScoreRow.__tablename__]),
@@ -157,27 +171,48 @@ class ScoreRepository:
                 for lead_id, s in scores
             ],
         )
-        self.session.execute(
-            update(t.Lead), [{"id": lead_id, "score": s.score} for lead_id, s in scores]
-        )
 
-    def record_moves(
+    def record(
+        self,
+        scores: Sequence[tuple[int, RuleScore]],
+        moves: Sequence[tuple[Lead, StageChange]],
+        *,
+        contract_version_id: int | None,
+        recorded_at: dt.datetime,
+    ) -> None:
+        """Log these scores and make each the lead's ``leads.score``; store the ``moves``
+        (new stages) and append them to the stage log. A lead that moves is updated once,
+        score and stage together."""
+        moved = {lead.id: lead for lead, _ in moves if lead.id is not None}
+        if not moved:
+            self.append(scores, contract_version_id=contract_version_id, recorded_at=recorded_at)
+            return
+        self._log(scores, contract_version_id=contract_version_id, recorded_at=recorded_at)
+        stays = [{"id": i, "score": s.score} for i, s in scores if i not in moved]
+        if stays:
+            self.session.execute(update(t.Lead), stays)
+        score_of = {i: s.score for i, s in scores}
+        self.session.execute(
+            update(t.Lead),
+            [
+                {
+                    "id": lead.id,
+                    "score": score_of[lead_id] if lead_id in score_of else lead.score,
+                    "stage": lead.stage,
+                    "stage_entered_at": lead.stage_entered_at,
+                }
+                for lead_id, lead in moved.items()
+            ],
+        )
+        self._log_moves(moves, contract_version_id=contract_version_id, recorded_at=recorded_at)
+
+    def _log_moves(
         self,
         moves: Sequence[tuple[Lead, StageChange]],
         *,
         contract_version_id: int | None,
         recorded_at: dt.datetime,
     ) -> None:
-        """Store the leads' new stages and append their log entries, in two statements."""
-        if not moves:
-            return
-        self.session.execute(
-            update(t.Lead),
-            [
-                {"id": lead.id, "stage": lead.stage, "stage_entered_at": lead.stage_entered_at}
-                for lead, _ in moves
-            ],
-        )
         self.session.execute(
             insert(t.StageChangeRow),
             [
