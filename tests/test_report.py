@@ -27,6 +27,7 @@ from baton.report.week import last_complete_week, parse_week
 from baton.report.wins import week_wins
 from baton.store.engine import make_engine
 from baton.store.migrate import upgrade
+from baton.store.uow import UnitOfWork
 
 runner = CliRunner()
 CONTRACT = parse_contract(default_contract_text())
@@ -156,6 +157,8 @@ def test_the_page_reads_the_store_through_an_engine(sqlite_engine: Engine, clock
     assert "Sales: Ann (East) closed it." in text
     assert "Marketing: 3 touches across paid_search, events." in text
     assert "USD 6,000" in text and "first touch, lead created" in text
+    with UnitOfWork(sqlite_engine) as uow:  # the dashboard passes its unit of work
+        assert render_html(uow, "2026-W33", clock) == page  # type: ignore[arg-type]
 
 
 def test_the_cli_refuses_bad_options_in_one_line(ten_lead_folder: Path) -> None:
