@@ -1587,10 +1587,11 @@ def report(
     ] = None,
     source: SourceOption = "store",
 ) -> None:
-    """Write the weekly alignment report: goals, funnel, both sides' SLA, rejection reasons,
-    attribution and the week's wins, as one self-contained HTML page or a PDF.
+    """Write the weekly alignment report as one HTML page or a PDF.
 
-    Charts are drawn offline; the PDF is laid out by WeasyPrint (see docs/report.md).
+    Goals, funnel, both sides' SLA, rejection reasons, attribution and the week's wins with
+    their touches and rep. Charts are drawn offline; the PDF is laid out by WeasyPrint (see
+    docs/report.md).
     """
     from baton.report import resolve_week, weekly_report
     from baton.report.render import html, pdf
