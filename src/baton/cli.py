@@ -1573,6 +1573,65 @@ def attribution(
         out.print(f"saved as snapshot{plural} {', '.join(map(str, ids))}", highlight=False)
 
 
+@app.command()
+@handle_errors
+def report(
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week, e.g. 2026-W47 (default: the last complete week)."),
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="html or pdf.")] = "html",
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="File to write (default: baton-report-<week>.<format>)."),
+    ] = None,
+    source: SourceOption = "store",
+) -> None:
+    """Write the weekly alignment report as one HTML page or a PDF.
+
+    Goals, funnel, both sides' SLA, rejection reasons, attribution and the week's wins with
+    their touches and rep. Charts are drawn offline; the PDF is laid out by WeasyPrint (see
+    docs/report.md).
+    """
+    from baton.report import resolve_week, weekly_report
+    from baton.report.render import html, pdf
+
+    if output not in ("html", "pdf"):
+        raise BatonError(f'--format "{output}" is not a report format; use html or pdf')
+    if output == "pdf":
+        pdf("<p>checking the PDF renderer</p>")  # fail before the work if it is missing
+    s = settings()
+    contract = parse_contract(contract_text(s))
+    chosen = resolve_week(week, contract, system_clock())
+    target = out_path or Path(f"baton-report-{chosen.label}.{output}")
+    if not target.parent.is_dir():
+        raise BatonError(f"--out {target}: the folder {target.parent} does not exist; create it first")
+    if source == "store":
+        engine_for(s).dispose()  # brings the schema up to date before analytics read it
+    tables = open_tables(source)
+    try:
+        with progress_bars() as bars:
+            gathered = weekly_report(tables, chosen, system_clock, contract=contract, progress=bars)
+            drawn = bars.task("drawing the charts", 1)
+            page = html(gathered)
+            drawn(1)
+            if output == "pdf":
+                laid_out = bars.task("laying out the PDF", 1)
+                target.write_bytes(pdf(page))
+                laid_out(1)
+            else:
+                target.write_text(page, encoding="utf-8")
+    finally:
+        tables.close()
+    wins = len(gathered.wins)
+    out.print(
+        f"wrote {target} ({target.stat().st_size:,} bytes): week {chosen.label}, "
+        f"{chosen.first} to {gathered.last_day}, {wins} deal{'s' if wins != 1 else ''} won"
+        + ("" if gathered.complete else f" so far (the week is not over; as of {gathered.as_of:%Y-%m-%d %H:%M} UTC)"),
+        highlight=False,
+    )
+
+
 def _attribution_table(result: Any, currency: str) -> Table:
     """Channels as rows; per model, the share of conversions and the value credited."""
     q = result.query

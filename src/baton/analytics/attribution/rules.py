@@ -70,9 +70,11 @@ def converting_touches(journeys: Journeys) -> ibis.Table:
     t = journeys.touches
     joined = t.join(converting, [("journey_id", "c_id")])
     own = "touch_channel" if "touch_channel" in t.columns else "channel"
+    # the store's touch ids ride along, so a report can name the touch each weight went to
+    kept = ["touch_id"] if "touch_id" in t.columns else []
     return joined.select(
         "journey_id", "step", "channel", "touch_at", *ROLE_FLAGS.values(), "n", "converted_at",
-        touch_channel=joined[own], conversions=joined.c_conversions, value=joined.c_value,
+        *kept, touch_channel=joined[own], conversions=joined.c_conversions, value=joined.c_value,
     )  # fmt: skip
 
 
@@ -149,7 +151,15 @@ def _held(t: ibis.Table, role: str) -> ibis.BooleanValue:
 
 def positional(journeys: Journeys, *, weights: PositionWeights) -> ibis.Table:
     """Credit by position weights (rules 1-4 of the module's docstring)."""
-    t = converting_touches(journeys)
+    return credit(position_weights(converting_touches(journeys), weights), journeys)
+
+
+def position_weights(t: ibis.Table, weights: PositionWeights) -> ibis.Table:
+    """Each touch of :func:`converting_touches` with its ``weight`` by position (rules 1-4).
+
+    The weights of a journey add up to 1. :func:`positional` sums them per channel; the weekly
+    report reads them touch by touch, to show which touches of a won deal earned what.
+    """
     shares = weights.weights()
     middle = shares.pop("middle")
     roles = {role: share for role, share in shares.items() if share > 0}
@@ -168,7 +178,7 @@ def positional(journeys: Journeys, *, weights: PositionWeights) -> ibis.Table:
         t.role_weight + t.in_middle.ifelse(middle / middles.nullif(0).cast("float64"), 0.0),
         t.role_weight * scale,
     )
-    return credit(t.mutate(weight=weight), journeys)
+    return t.mutate(weight=weight)
 
 
 def _only(t: ibis.Table, chosen: ibis.BooleanValue, journeys: Journeys) -> ibis.Table:

@@ -120,7 +120,8 @@ def build_journeys(
         before all of them); no touch is flagged where the journey has no such event. The
         lead is the opportunity's (or its contact's) for opportunity outcomes at both levels,
         the journey's own lead at contact level, and the account's first lead otherwise.
-        Journeys carry ``subject`` (``"lead 12"``, ``"account 3"``) and ``ended_at``.
+        Journeys carry ``subject`` (``"lead 12"``, ``"account 3"``) and ``ended_at``; touches
+        carry ``touch_id`` (the touchpoint's id; null on a :data:`NO_TOUCH` row).
     """
     check_choice(outcome, OUTCOMES, "--outcome")
     check_choice(level, LEVELS, "--level")
@@ -372,8 +373,9 @@ def _shape(rows: ibis.Table) -> Journeys:
         # the event came before every touch of the journey: the first touch is the nearest
         flags[flag] = at.notnull() & (rows.step == nearest.max().over(journey).coalesce(1))
     touches = rows.select(
-        "journey_id", "step", "channel", "touch_at", **flags, touch_channel=rows.touch_channel
-    )
+        "journey_id", "step", "channel", "touch_at", **flags, touch_channel=rows.touch_channel,
+        touch_id=rows.touch_id,
+    )  # fmt: skip
     journeys = rows.group_by("journey_id").aggregate(
         n_steps=rows.count().cast("int64"),
         conversions=rows.conversions.max().cast("float64"),
