@@ -17,7 +17,7 @@ from baton.config import Settings
 from baton.errors import InvalidInput
 from baton.service.handoff import accept_lead, log_attempt, log_connect, reject_lead
 from baton.service.reps import set_rep
-from baton.service.routing import explain_routing, route_lead
+from baton.service.routing import explain_routing, route_lead, route_leads
 from baton.store import tables as t
 from baton.store.uow import UnitOfWork
 from baton.worker import Worker
@@ -106,6 +106,38 @@ def test_round_robin_owner_first_and_default(engine: Engine, floor: Floor) -> No
     small = route(engine, new_mql(engine, floor, "y@tiny.com", "Tiny"))
     # the SMB team's members in user-id order; the manager (sam) is not a member for routing
     assert (small.assignee, small.rule) == ("cy@co.com", "default")
+
+
+def test_leads_routed_together_go_where_one_after_another_would(
+    engine: Engine, floor: Floor
+) -> None:
+    with UnitOfWork(engine) as uow:
+        set_rep(uow, "ben@co.com", clock=at(FRIDAY_3PM), max_open=1)
+        uow.commit()
+    leads = [new_mql(engine, floor, f"p{i}@bigcorp.com", "Bigcorp") for i in range(4)]
+    leads += [new_mql(engine, floor, "x@owned.com", "Owned")]
+    leads += [new_mql(engine, floor, "y@tiny.com", "Tiny")]
+    with UnitOfWork(engine) as uow:
+        got = route_leads(uow, leads, clock=at(FRIDAY_3PM))
+        uow.commit()
+    # each decision sees the ones before it: ben is full after his first lead, so the third
+    # and fourth go to ana; the cursor and loads are those of routing one after another
+    assert [(r.lead_id, r.assignee, r.rule) for r in got] == [
+        (leads[0], "ana@co.com", "enterprise"),
+        (leads[1], "ben@co.com", "enterprise"),
+        (leads[2], "ana@co.com", "enterprise"),
+        (leads[3], "ana@co.com", "enterprise"),
+        (leads[4], "dee@co.com", "owner"),
+        (leads[5], "cy@co.com", "default"),
+    ]
+    assert "ben@co.com (at capacity" in got[2].reason
+    assert all(len(timers(engine, lead)) == 4 for lead in leads)
+    assert all(len(outbox(engine, lead)) == 2 for lead in leads)
+    with UnitOfWork(engine) as uow:
+        again = route_leads(uow, leads, clock=at(FRIDAY_3PM))
+        decisions = uow.session.scalars(select(t.RoutingDecision.lead_id)).all()
+    assert all(r.already_routed for r in again)
+    assert sorted(decisions) == sorted(leads)  # one decision each, none made twice
 
 
 def test_out_of_office_and_capacity_from_the_store(engine: Engine, floor: Floor) -> None:

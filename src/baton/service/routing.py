@@ -9,7 +9,9 @@ outbox. Nothing is sent here: the worker sends after the commit, so a rollback l
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +96,78 @@ def route_lead(
     return assign(uow.session, applied, lead_id, now=now, trigger=trigger)
 
 
+def route_leads(
+    uow: UnitOfWork, lead_ids: Sequence[int], *, clock: Clock, trigger: str = "mql"
+) -> list[RoutingResult]:
+    """Route several leads at once, as :func:`route_lead` routes each, in the order given.
+
+    What one request's events qualify is routed together: the leads are read and locked in
+    one query, the roster (reps, availability, time off, loads) and the round-robin cursors
+    once for them all, and each decision sees the ones before it (a rep's load goes up with
+    each lead they get, a pool's cursor moves on), exactly as routing them one after another
+    would. Leads with an open assignment are left alone (``already_routed``).
+    """
+    ids = list(dict.fromkeys(lead_ids))
+    if len(ids) <= 1:
+        return [route_lead(uow, lead_id, clock=clock, trigger=trigger) for lead_id in ids]
+    now = clock()
+    session = uow.session
+    applied = contract_in_force(session, now)
+    routing = applied.contract.routing
+    leads = store.lock_leads(session, ids)
+    taken = set(
+        session.scalars(
+            select(t.Assignment.lead_id).where(
+                t.Assignment.lead_id.in_(ids), t.Assignment.status == "open"
+            )
+        )
+    )
+    fresh = [leads[i] for i in ids if i in leads and i not in taken]
+    store.load_people(session, fresh)  # contacts and accounts, so the views below read no SQL
+    views = {lead.id: store.lead_view(session, lead) for lead in fresh}
+    pools = {lead_id: matching_pools(view, routing) for lead_id, (view, _) in views.items()}
+    named = set().union(*pools.values()) if pools else set()
+    assigns = [r for r in routing.rules if f"rule:{r.key}" in named]
+    owners = [owner for _, owner in views.values() if owner is not None]
+    roster = store.load_roster(
+        session,
+        applied.contract,
+        [*assigns, *([routing.default] if routing.default else [])],
+        owner_id=None,
+        extra_ids=owners if routing.owner_first else (),
+        now=now,
+    )
+    cursors = {pool: dict(c) for pool, c in store.lock_cursors(session, sorted(named), now).items()}
+    moved: set[str] = set()
+    done: dict[int, RoutingResult] = {}
+    for lead in fresh:
+        view, owner_id = views[lead.id]
+        decision = route(view, routing, roster, cursors, owner_id=owner_id)
+        decision_id = _record(session, applied, lead, decision, trigger, now)
+        if decision.assignee is None:
+            done[lead.id] = _nobody(session, applied, lead, decision, decision_id, now)
+            continue
+        if decision.pool is not None and decision.cursor is not None:
+            cursors[decision.pool] = dict(decision.cursor)
+            moved.add(decision.pool)
+        rep = roster.reps.get(decision.assignee.user_id, decision.assignee)
+        roster = dataclasses.replace(
+            roster,
+            reps={
+                **roster.reps,
+                rep.user_id: dataclasses.replace(
+                    rep, open_load=rep.open_load + 1, today_load=rep.today_load + 1
+                ),
+            },
+        )
+        done[lead.id] = _open(session, applied, lead, decision, decision_id, now, 0)
+    for pool in sorted(moved):
+        store.save_cursor(session, pool, cursors[pool], now)
+    return [
+        done[i] if i in done else assign(session, applied, i, now=now, trigger=trigger) for i in ids
+    ]
+
+
 def assign(
     session: Session,
     applied: AppliedContract,
@@ -140,23 +214,36 @@ def assign(
         return RoutingResult(lead_id, None, None, None, None, decision.reason)
     decision_id = _record(session, applied, lead, decision, trigger, now)
     if decision.assignee is None:
-        _retry_later(session, applied, lead, now)
-        sent = enqueue(
-            session,
-            topic="unassigned",
-            now=now,
-            lead_id=lead.id,
-            subject=f"Nobody could take {lead_label(lead)}",
-            text=f"Nobody could take {lead_label(lead)}: {decision.reason}. Baton tries again in "
-            f"{routing.escalation.retry_unassigned_minutes:g} minutes.",
-            channels=["webhook"],
-        )
-        return RoutingResult(
-            lead_id, decision_id, None, None, None, decision.reason, timers=1, notifications=sent
-        )
+        return _nobody(session, applied, lead, decision, decision_id, now)
     if decision.pool is not None and decision.cursor is not None:
         store.save_cursor(session, decision.pool, dict(decision.cursor), now)
     return _open(session, applied, lead, decision, decision_id, now, handoffs)
+
+
+def _nobody(
+    session: Session,
+    applied: AppliedContract,
+    lead: t.Lead,
+    decision: Decision,
+    decision_id: int,
+    now: dt.datetime,
+) -> RoutingResult:
+    """Nobody could take the lead: try again later, and say so on the webhook."""
+    _retry_later(session, applied, lead, now)
+    minutes = applied.contract.routing.escalation.retry_unassigned_minutes
+    sent = enqueue(
+        session,
+        topic="unassigned",
+        now=now,
+        lead_id=lead.id,
+        subject=f"Nobody could take {lead_label(lead)}",
+        text=f"Nobody could take {lead_label(lead)}: {decision.reason}. Baton tries again in "
+        f"{minutes:g} minutes.",
+        channels=["webhook"],
+    )
+    return RoutingResult(
+        lead.id, decision_id, None, None, None, decision.reason, timers=1, notifications=sent
+    )
 
 
 def open_assignment(session: Session, lead_id: int) -> t.Assignment | None:

@@ -191,13 +191,13 @@ class ScoreRepository:
         stays = [{"id": i, "score": s.score} for i, s in scores if i not in moved]
         if stays:
             self.session.execute(update(t.Lead), stays)
-        score_of = {i: s.score for i, s in scores}
+        score_of: dict[int, float | None] = {i: s.score for i, s in scores}
         self.session.execute(
             update(t.Lead),
             [
                 {
                     "id": lead.id,
-                    "score": score_of[lead_id] if lead_id in score_of else lead.score,
+                    "score": score_of.get(lead_id, lead.score),
                     "stage": lead.stage,
                     "stage_entered_at": lead.stage_entered_at,
                 }
