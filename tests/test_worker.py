@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, func, insert, select
-from tests.fixtures.handoff import FRIDAY_3PM, Floor, new_mql, seed
+from sqlalchemy import Engine, func, select
+from tests.fixtures.handoff import FRIDAY_3PM, Floor, many_due_timers, new_mql, seed
 
 from baton.config import Settings
 from baton.service.routing import route_lead
@@ -224,81 +224,6 @@ def test_an_in_process_worker_fires_timers_that_fell_due_while_nothing_ran(
 TIMERS = 10_000
 
 
-def _many_due_timers(engine: Engine, floor: Floor) -> list[int]:
-    """10,000 open assignments, each with a reminder due Friday 22:00 UTC."""
-    now = FRIDAY_3PM
-    with engine.begin() as c:
-        version = c.scalar(select(t.ContractVersion.id))
-        leads = [
-            {
-                "source": "load",
-                "external_id": f"l{i}",
-                "email": f"l{i}@bigcorp.com",
-                "company": "Bigcorp",
-                "stage": "mql",
-                "stage_entered_at": now,
-                "created_at": now,
-                "properties": {},
-                "owner_id": floor.users["ana"],
-            }
-            for i in range(TIMERS)
-        ]
-        c.execute(insert(t.Lead), leads)
-        ids = list(c.scalars(select(t.Lead.id).where(t.Lead.source == "load").order_by(t.Lead.id)))
-        c.execute(
-            insert(t.RoutingDecision),
-            [
-                {
-                    "lead_id": i,
-                    "assignee_id": floor.users["ana"],
-                    "rule": "enterprise",
-                    "trigger": "mql",
-                    "reason_text": "load",
-                    "reason": {},
-                    "contract_version_id": version,
-                    "at": now,
-                }
-                for i in ids
-            ],
-        )
-        decisions = dict(c.execute(select(t.RoutingDecision.lead_id, t.RoutingDecision.id)).all())
-        c.execute(
-            insert(t.Assignment),
-            [
-                {
-                    "lead_id": i,
-                    "user_id": floor.users["ana"],
-                    "decision_id": decisions[i],
-                    "status": "open",
-                    "assigned_at": now,
-                    "sla_start": now,
-                    "first_touch_due": utc(2026, 11, 24, 16),
-                    "attempts": 0,
-                    "handoffs": 0,
-                }
-                for i in ids
-            ],
-        )
-        assignments = dict(c.execute(select(t.Assignment.lead_id, t.Assignment.id)).all())
-        c.execute(
-            insert(t.SlaTimer),
-            [
-                {
-                    "lead_id": i,
-                    "assignment_id": assignments[i],
-                    "kind": "reminder",
-                    "share": 0.5,
-                    "due_at": utc(2026, 11, 20, 22),
-                    "status": "pending",
-                    "attempts": 0,
-                    "created_at": now,
-                }
-                for i in ids
-            ],
-        )
-        return list(c.scalars(select(t.SlaTimer.id).order_by(t.SlaTimer.id)))
-
-
 @pytest.mark.postgres
 def test_three_workers_on_postgresql_run_10000_timers_once_each(postgres_url: str) -> None:
     engine = make_engine(postgres_url)
@@ -306,7 +231,7 @@ def test_three_workers_on_postgresql_run_10000_timers_once_each(postgres_url: st
 
     upgrade(engine)
     floor = seed(engine)
-    expected = _many_due_timers(engine, floor)
+    expected = many_due_timers(engine, floor, TIMERS)
     assert len(expected) == TIMERS
     settings = Settings(database_url=postgres_url, worker_batch=50)
     monday = lambda: utc(2026, 11, 23, 12)  # noqa: E731
