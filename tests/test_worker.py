@@ -4,20 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import socket
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, func, select
 from tests.fixtures.handoff import FRIDAY_3PM, Floor, many_due_timers, new_mql, seed
+from tests.fixtures.receivers import Hook, Mailbox
 
 from baton.config import Settings
 from baton.service.routing import route_lead
@@ -37,72 +31,6 @@ def routed_lead(engine: Engine, floor: Floor) -> int:
         route_lead(uow, lead, clock=lambda: FRIDAY_3PM)
         uow.commit()
     return lead
-
-
-# -- receivers on loopback ------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Mailbox:
-    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
-
-
-@dataclass
-class Hook:
-    bodies: list[Any] = field(default_factory=list)
-    fail_first: int = 0
-    calls: int = 0
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[Hook, str]]:
-    hook = Hook()
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            hook.calls += 1
-            if hook.calls <= hook.fail_first:
-                self.send_response(500)
-                self.end_headers()
-                self.wfile.write(b"receiver down")
-                return
-            hook.bodies.append(json.loads(body))
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield hook, f"http://127.0.0.1:{server.server_address[1]}/hooks/sales"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def outbox_rows(engine: Engine) -> list[t.OutboxMessage]:

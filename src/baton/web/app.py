@@ -82,7 +82,6 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
                 worker = start_in_process(
                     engine, settings, clock=clock, writer=writer, write_lock=ctx.write_lock
                 )
-            app.state.worker = worker
             yield
         finally:
             if worker is not None:  # its current batch finishes before the engines close
