@@ -15,10 +15,11 @@ failed after ``BATON_OUTBOX_MAX_ATTEMPTS``; every error is kept in ``last_error`
 Timers that fell due while no worker ran are due all the same: the next run fires them.
 
 On SQLite the worker writes through an engine whose transactions begin with ``BEGIN
-IMMEDIATE`` (a batch of timers reads, then writes: a deferred transaction would fail with
-"database is locked" when a request committed in between), and, inside ``baton serve``, under
-the app's own write lock, so it and the request handlers take turns instead of polling SQLite's
-lock. Reads and the sending itself take neither.
+IMMEDIATE``: a batch of timers reads its rows, then writes, and so it reads them inside the
+transaction that holds the write lock (the driver's own deferred ``BEGIN`` would come only
+before the first write, after the reads). Inside ``baton serve`` it also writes under the app's
+write lock, so it and the request handlers take turns, each woken when the other is done,
+instead of polling SQLite's lock. Reading the outbox and sending take neither.
 """
 
 from __future__ import annotations
@@ -100,8 +101,7 @@ class Worker:
         Stored on claimed rows; unique per worker (default: host, pid and a random part).
     writer
         The engine the worker writes through (default: ``engine``); on SQLite, one made with
-        ``make_engine(url, immediate=True)``, so a batch never fails on a lock it could not
-        upgrade.
+        ``make_engine(url, immediate=True)``, so a batch holds the write lock from its start.
     write_lock
         Held around every writing transaction: the lock of the process's other writers (the
         web app's :class:`~baton.web.context.AppContext` on SQLite), so they take turns.
