@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from tests.fixtures.receivers import Hook, Mailbox, smtp_server, webhook_receiver
 
 from baton.analytics.source import Tables
 from baton.store.engine import make_engine, normalize_url
@@ -38,6 +39,20 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    """An SMTP server on loopback (aiosmtpd): its mailbox and its port."""
+    with smtp_server() as found:
+        yield found
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[Hook, str]]:
+    """A Slack-style webhook receiver on loopback: what it got and its URL."""
+    with webhook_receiver() as found:
+        yield found
+
+
+@pytest.fixture
 def clock() -> object:
     """A clock frozen at NOW, passed to services instead of reading global time."""
     return lambda: NOW
@@ -47,7 +62,9 @@ def clock() -> object:
 def postgres_admin_url() -> str:
     url = os.environ.get("BATON_TEST_DATABASE_URL")
     if not url:
-        pytest.skip("no PostgreSQL configured: set BATON_TEST_DATABASE_URL to run the PostgreSQL tests")
+        pytest.skip(
+            "no PostgreSQL configured: set BATON_TEST_DATABASE_URL to run the PostgreSQL tests"
+        )
     return normalize_url(url)
 
 

@@ -4,20 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import socket
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, func, insert, select
-from tests.fixtures.handoff import FRIDAY_3PM, Floor, new_mql, seed
+from sqlalchemy import Engine, func, select
+from tests.fixtures.handoff import FRIDAY_3PM, Floor, many_due_timers, new_mql, seed
+from tests.fixtures.receivers import Hook, Mailbox
 
 from baton.config import Settings
 from baton.service.routing import route_lead
@@ -37,72 +31,6 @@ def routed_lead(engine: Engine, floor: Floor) -> int:
         route_lead(uow, lead, clock=lambda: FRIDAY_3PM)
         uow.commit()
     return lead
-
-
-# -- receivers on loopback ------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Mailbox:
-    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
-
-
-@dataclass
-class Hook:
-    bodies: list[Any] = field(default_factory=list)
-    fail_first: int = 0
-    calls: int = 0
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[Hook, str]]:
-    hook = Hook()
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            hook.calls += 1
-            if hook.calls <= hook.fail_first:
-                self.send_response(500)
-                self.end_headers()
-                self.wfile.write(b"receiver down")
-                return
-            hook.bodies.append(json.loads(body))
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield hook, f"http://127.0.0.1:{server.server_address[1]}/hooks/sales"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def outbox_rows(engine: Engine) -> list[t.OutboxMessage]:
@@ -224,81 +152,6 @@ def test_an_in_process_worker_fires_timers_that_fell_due_while_nothing_ran(
 TIMERS = 10_000
 
 
-def _many_due_timers(engine: Engine, floor: Floor) -> list[int]:
-    """10,000 open assignments, each with a reminder due Friday 22:00 UTC."""
-    now = FRIDAY_3PM
-    with engine.begin() as c:
-        version = c.scalar(select(t.ContractVersion.id))
-        leads = [
-            {
-                "source": "load",
-                "external_id": f"l{i}",
-                "email": f"l{i}@bigcorp.com",
-                "company": "Bigcorp",
-                "stage": "mql",
-                "stage_entered_at": now,
-                "created_at": now,
-                "properties": {},
-                "owner_id": floor.users["ana"],
-            }
-            for i in range(TIMERS)
-        ]
-        c.execute(insert(t.Lead), leads)
-        ids = list(c.scalars(select(t.Lead.id).where(t.Lead.source == "load").order_by(t.Lead.id)))
-        c.execute(
-            insert(t.RoutingDecision),
-            [
-                {
-                    "lead_id": i,
-                    "assignee_id": floor.users["ana"],
-                    "rule": "enterprise",
-                    "trigger": "mql",
-                    "reason_text": "load",
-                    "reason": {},
-                    "contract_version_id": version,
-                    "at": now,
-                }
-                for i in ids
-            ],
-        )
-        decisions = dict(c.execute(select(t.RoutingDecision.lead_id, t.RoutingDecision.id)).all())
-        c.execute(
-            insert(t.Assignment),
-            [
-                {
-                    "lead_id": i,
-                    "user_id": floor.users["ana"],
-                    "decision_id": decisions[i],
-                    "status": "open",
-                    "assigned_at": now,
-                    "sla_start": now,
-                    "first_touch_due": utc(2026, 11, 24, 16),
-                    "attempts": 0,
-                    "handoffs": 0,
-                }
-                for i in ids
-            ],
-        )
-        assignments = dict(c.execute(select(t.Assignment.lead_id, t.Assignment.id)).all())
-        c.execute(
-            insert(t.SlaTimer),
-            [
-                {
-                    "lead_id": i,
-                    "assignment_id": assignments[i],
-                    "kind": "reminder",
-                    "share": 0.5,
-                    "due_at": utc(2026, 11, 20, 22),
-                    "status": "pending",
-                    "attempts": 0,
-                    "created_at": now,
-                }
-                for i in ids
-            ],
-        )
-        return list(c.scalars(select(t.SlaTimer.id).order_by(t.SlaTimer.id)))
-
-
 @pytest.mark.postgres
 def test_three_workers_on_postgresql_run_10000_timers_once_each(postgres_url: str) -> None:
     engine = make_engine(postgres_url)
@@ -306,7 +159,7 @@ def test_three_workers_on_postgresql_run_10000_timers_once_each(postgres_url: st
 
     upgrade(engine)
     floor = seed(engine)
-    expected = _many_due_timers(engine, floor)
+    expected = many_due_timers(engine, floor, TIMERS)
     assert len(expected) == TIMERS
     settings = Settings(database_url=postgres_url, worker_batch=50)
     monday = lambda: utc(2026, 11, 23, 12)  # noqa: E731

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
     worker_batch, worker_poll_seconds, worker_lease_seconds
         Timers or notifications a worker claims at a time, how long it sleeps when there is
         nothing due, and after how long a claim by a worker that died is taken over.
+    serve_worker
+        Whether ``baton serve`` runs a worker in its own process (``BATON_SERVE_WORKER``):
+        ``auto`` (the default) runs one on SQLite, where the server is the one process that
+        writes, and none on PostgreSQL, where ``baton worker`` processes run beside it; ``on``
+        and ``off`` say so whatever the database.
     api_max_body_bytes
         Largest request body ``/api/v1/...`` accepts, in bytes (``BATON_API_MAX_BODY_BYTES``).
         The Segment routes keep Segment's own limits (32 KB a call, 500 KB a batch).
@@ -71,5 +77,10 @@ class Settings(BaseSettings):
     worker_batch: int = Field(default=50, ge=1, le=10_000)
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     worker_lease_seconds: float = Field(default=300.0, gt=0)
+    serve_worker: Literal["auto", "on", "off"] = "auto"
     api_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     event_max_future_hours: float = Field(default=24.0, ge=0)
+
+    def runs_worker_in_serve(self, dialect: str) -> bool:
+        """Whether ``baton serve`` on a database of ``dialect`` starts its own worker."""
+        return self.serve_worker == "on" or (self.serve_worker == "auto" and dialect == "sqlite")

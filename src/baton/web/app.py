@@ -1,8 +1,14 @@
 """The web app: :func:`create_app` builds it from settings; nothing connects at import.
 
 ``baton serve`` runs it under uvicorn. The app's lifespan opens the engines, stores the
-contract from ``BATON_CONTRACT`` as a version if it changed (as imports do), and closes the
-engines on shutdown. The schema must be current: ``baton serve`` upgrades it before starting.
+contract from ``BATON_CONTRACT`` as a version if it changed (as imports do), starts the
+in-process worker when ``BATON_SERVE_WORKER`` says so (by default on SQLite), and on shutdown
+stops the worker and closes the engines. The schema must be current: ``baton serve`` upgrades
+it before starting.
+
+The in-process worker writes through the app's writer engine and under its write lock (see
+:class:`~baton.web.context.AppContext`): on SQLite it is one more writer of this process and
+takes its turn with the requests, so neither side meets "database is locked".
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -27,6 +34,7 @@ from baton.store.migrate import current_revision, head_revision
 from baton.web import errors, handoff, leads, segment
 from baton.web.body import BodyGuard, limit_for
 from baton.web.context import AppContext, Ctx
+from baton.worker.runner import BackgroundWorker, start_in_process
 
 DESCRIPTION = """\
 Baton's handoff service. Segment-compatible event ingestion (`/v1/...`, the write key as the
@@ -48,6 +56,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         engine = make_engine(settings.database_url)
         sqlite = engine.dialect.name == "sqlite"
         writer = make_engine(settings.database_url, immediate=True) if sqlite else engine
+        worker: BackgroundWorker | None = None
         try:
             if current_revision(engine) != head_revision():
                 raise StoreError(
@@ -69,9 +78,14 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
                 )
             )
             app.state.baton = ctx
-            # merge: with SQLite, start the in-process worker here (and stop it below)
+            if settings.runs_worker_in_serve(engine.dialect.name):
+                worker = start_in_process(
+                    engine, settings, clock=clock, writer=writer, write_lock=ctx.write_lock
+                )
             yield
         finally:
+            if worker is not None:  # its current batch finishes before the engines close
+                await run_in_threadpool(worker.stop)
             if writer is not engine:
                 writer.dispose()
             engine.dispose()

@@ -13,6 +13,13 @@ outcome is recorded afterwards: sent, skipped (channel not configured), or a ret
 failed after ``BATON_OUTBOX_MAX_ATTEMPTS``; every error is kept in ``last_error``.
 
 Timers that fell due while no worker ran are due all the same: the next run fires them.
+
+On SQLite the worker writes through an engine whose transactions begin with ``BEGIN
+IMMEDIATE``: a batch of timers reads its rows, then writes, and so it reads them inside the
+transaction that holds the write lock (the driver's own deferred ``BEGIN`` would come only
+before the first write, after the reads). Inside ``baton serve`` it also writes under the app's
+write lock, so it and the request handlers take turns, each woken when the other is done,
+instead of polling SQLite's lock. Reading the outbox and sending take neither.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +43,7 @@ from baton.domain.model import Clock, system_clock
 from baton.service.contracts import AppliedContract, contract_in_force
 from baton.service.escalation import fire_timer, preload
 from baton.store import tables as t
-from baton.store.engine import translate_errors
+from baton.store.engine import make_engine, translate_errors
 from baton.store.handoff import claim
 from baton.store.uow import UnitOfWork
 from baton.worker.delivery import DeliveryFailed, NotConfigured, deliver
@@ -91,6 +99,12 @@ class Worker:
         What time it is; timers due at or before it run.
     name
         Stored on claimed rows; unique per worker (default: host, pid and a random part).
+    writer
+        The engine the worker writes through (default: ``engine``); on SQLite, one made with
+        ``make_engine(url, immediate=True)``, so a batch holds the write lock from its start.
+    write_lock
+        Held around every writing transaction: the lock of the process's other writers (the
+        web app's :class:`~baton.web.context.AppContext` on SQLite), so they take turns.
     """
 
     def __init__(
@@ -100,12 +114,24 @@ class Worker:
         *,
         clock: Clock = system_clock,
         name: str | None = None,
+        writer: Engine | None = None,
+        write_lock: threading.Lock | None = None,
     ) -> None:
         self.engine = engine
+        self.writer = writer or engine
+        self.write_lock = write_lock
         self.settings = settings
         self.clock = clock
         self.name = name or worker_name()
         self.stats = WorkerStats()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        if self.write_lock is None:
+            yield
+            return
+        with self.write_lock:
+            yield
 
     @property
     def _lease(self) -> dt.timedelta:
@@ -115,14 +141,15 @@ class Worker:
     def run_timers(self) -> int:
         """Claim one batch of due timers and run it; return how many were claimed."""
         now = self.clock()
-        ids = claim(
-            self.engine, t.SlaTimer, worker=self.name, now=now,
-            limit=self.settings.worker_batch, lease=self._lease,
-        )  # fmt: skip
+        with self._writing():
+            ids = claim(
+                self.writer, t.SlaTimer, worker=self.name, now=now,
+                limit=self.settings.worker_batch, lease=self._lease,
+            )  # fmt: skip
         if not ids:
             return 0
         failed = 0
-        with UnitOfWork(self.engine) as uow:
+        with self._writing(), UnitOfWork(self.writer) as uow:
             session = uow.session
             rows = session.scalars(
                 select(t.SlaTimer)
@@ -193,10 +220,11 @@ class Worker:
     def run_outbox(self) -> int:
         """Claim one batch of due messages, send them, record each outcome; return the count."""
         now = self.clock()
-        ids = claim(
-            self.engine, t.OutboxMessage, worker=self.name, now=now,
-            limit=self.settings.worker_batch, lease=self._lease,
-        )  # fmt: skip
+        with self._writing():
+            ids = claim(
+                self.writer, t.OutboxMessage, worker=self.name, now=now,
+                limit=self.settings.worker_batch, lease=self._lease,
+            )  # fmt: skip
         if not ids:
             return 0
         with translate_errors("reading the outbox"), self.engine.connect() as connection:
@@ -216,7 +244,11 @@ class Worker:
             groups.setdefault(tuple(sorted(values)), []).append(
                 {"message_id": message_id, **values}
             )
-        with translate_errors("recording sent notifications"), self.engine.begin() as connection:
+        with (
+            self._writing(),
+            translate_errors("recording sent notifications"),
+            self.writer.begin() as connection,
+        ):
             for keys, params in groups.items():  # one statement per shape, sent as a batch
                 connection.execute(
                     update(t.OutboxMessage)
@@ -292,24 +324,39 @@ def run_workers(
 ) -> WorkerStats:
     """Run ``concurrency`` workers in threads until nothing is due (``once``) or ``stop`` is set.
 
-    SQLite has one writer at a time, so it gets one worker whatever ``concurrency`` says.
+    SQLite has one writer at a time, so it gets one worker whatever ``concurrency`` says, and
+    that worker writes with ``BEGIN IMMEDIATE`` transactions, so it waits its turn beside a
+    ``baton serve`` on the same file instead of failing.
     """
-    if engine.dialect.name == "sqlite":
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
         concurrency = 1
+    on_file = sqlite and engine.url.database not in (None, "", ":memory:")
+    writer = (
+        make_engine(engine.url.render_as_string(hide_password=False), immediate=True)
+        if on_file  # an in-memory database is private to its engine: keep that one
+        else engine
+    )
     stop = stop or threading.Event()
-    workers = [Worker(engine, settings, clock=clock) for _ in range(max(1, concurrency))]
-    if len(workers) == 1:
-        return workers[0].drain() if once else workers[0].run(stop)
-    threads = [
-        threading.Thread(
-            target=w.drain if once else w.run, args=() if once else (stop,), daemon=True
-        )
-        for w in workers
+    workers = [
+        Worker(engine, settings, clock=clock, writer=writer) for _ in range(max(1, concurrency))
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        if len(workers) == 1:
+            return workers[0].drain() if once else workers[0].run(stop)
+        threads = [
+            threading.Thread(
+                target=w.drain if once else w.run, args=() if once else (stop,), daemon=True
+            )
+            for w in workers
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        if writer is not engine:
+            writer.dispose()
     total = WorkerStats()
     for w in workers:
         total.add(w.stats)
@@ -322,8 +369,16 @@ class BackgroundWorker:
     Call :meth:`stop` on shutdown; it sets the stop event and waits for the current batch.
     """
 
-    def __init__(self, engine: Engine, settings: Settings, *, clock: Clock = system_clock) -> None:
-        self.worker = Worker(engine, settings, clock=clock)
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        clock: Clock = system_clock,
+        writer: Engine | None = None,
+        write_lock: threading.Lock | None = None,
+    ) -> None:
+        self.worker = Worker(engine, settings, clock=clock, writer=writer, write_lock=write_lock)
         self.stop_event = threading.Event()
         self.thread = threading.Thread(
             target=self.worker.run, args=(self.stop_event,), name="baton-worker", daemon=True
@@ -340,8 +395,19 @@ class BackgroundWorker:
 
 
 def start_in_process(
-    engine: Engine, settings: Settings, *, clock: Clock = system_clock
+    engine: Engine,
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    writer: Engine | None = None,
+    write_lock: threading.Lock | None = None,
 ) -> BackgroundWorker:
     """Start one worker in a background thread; the web app calls this on startup with SQLite
-    and :meth:`BackgroundWorker.stop` on shutdown."""
-    return BackgroundWorker(engine, settings, clock=clock).start()
+    and :meth:`BackgroundWorker.stop` on shutdown.
+
+    ``writer`` and ``write_lock`` are the app's own (see :class:`Worker`): the worker then
+    writes as one more of the app's writers, in turn with the requests.
+    """
+    return BackgroundWorker(
+        engine, settings, clock=clock, writer=writer, write_lock=write_lock
+    ).start()
