@@ -73,3 +73,7 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = Field(default=300.0, gt=0)
     api_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     event_max_future_hours: float = Field(default=24.0, ge=0)
+    # -- the dashboard
+    web_https: bool = False
+    web_session_hours: float = Field(default=12.0, gt=0, le=24 * 90)
+    web_cache_seconds: float = Field(default=300.0, ge=0)

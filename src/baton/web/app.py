@@ -24,12 +24,12 @@ from baton.service.accounts import AccountDirectory
 from baton.service.contracts import apply_contract
 from baton.store.engine import make_engine
 from baton.store.migrate import current_revision, head_revision
-from baton.web import errors, handoff, leads, segment
+from baton.web import dashboard, errors, handoff, leads, segment
 from baton.web.body import BodyGuard, limit_for
 from baton.web.context import AppContext, Ctx
 
 DESCRIPTION = """\
-Baton's handoff service. Segment-compatible event ingestion (`/v1/...`, the write key as the
+Baton's handoff service and dashboard (`/login`, then `/scoreboard`, `/leads`, ...). Segment-compatible event ingestion (`/v1/...`, the write key as the
 basic-auth user) and the JSON API (`/api/v1/...`, `Authorization: Bearer <token>`).
 Every error answers one JSON shape: `{"ok": false, "status", "code", "message", "field", "errors"}`.
 """
@@ -69,8 +69,11 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
                 )
             )
             app.state.baton = ctx
+            if settings.web_cache_seconds > 0:
+                dashboard.start_warming(ctx)
             # merge: with SQLite, start the in-process worker here (and stop it below)
             yield
+            dashboard.close(ctx)
         finally:
             if writer is not engine:
                 writer.dispose()
@@ -90,6 +93,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     app.include_router(segment.router)
     app.include_router(leads.router)
     app.include_router(handoff.router)
+    dashboard.install(app)
 
     @app.get("/health", tags=["Service"], summary="Whether the service and its database answer")
     def health(ctx: Ctx) -> JSONResponse:
