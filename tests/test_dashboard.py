@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+from tests.fixtures.dashboard import PASSWORD, DashboardStore, build
+from tests.fixtures.live import make_keys, thread_server
 from typer.testing import CliRunner
 
 from baton.cli import app
@@ -21,8 +23,6 @@ from baton.store import tables as t
 from baton.store.engine import make_engine
 from baton.store.uow import UnitOfWork
 from baton.web.dashboard.auth import PAGES
-from tests.fixtures.dashboard import PASSWORD, DashboardStore, build
-from tests.fixtures.live import make_keys, thread_server
 
 #: One path of each page, by the page key of ``auth.PAGES`` (``{lead}`` filled in per test).
 PAGE_PATHS = {
@@ -57,7 +57,9 @@ def rep_lead(store: DashboardStore) -> int:
     engine = make_engine(store.url)
     with UnitOfWork(engine) as uow:
         found = uow.session.scalars(
-            select(t.Lead.id).where(t.Lead.owner_id == store.rep_id, t.Lead.stage == "mql").order_by(t.Lead.id)
+            select(t.Lead.id)
+            .where(t.Lead.owner_id == store.rep_id, t.Lead.stage == "mql")
+            .order_by(t.Lead.id)
         ).first()
     engine.dispose()
     assert found is not None
@@ -65,11 +67,17 @@ def rep_lead(store: DashboardStore) -> int:
 
 
 def sign_in(base: str, email: str, password: str = PASSWORD) -> httpx.Client:
-    client = httpx.Client(base_url=base, timeout=30)
+    # no kept-alive connections: a loaded machine can have the server close an idle one just
+    # as the next request goes out on it
+    client = httpx.Client(
+        base_url=base, timeout=30, limits=httpx.Limits(max_keepalive_connections=0)
+    )
     form = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert token, form.text
-    done = client.post("/login", data={"email": email, "password": password, "csrf_token": token[1]})
+    done = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token[1]}
+    )
     assert done.status_code == 303, done.text
     return client
 
@@ -118,9 +126,14 @@ def test_the_session_cookie_is_http_only_and_same_site(base: str, store: Dashboa
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
         assert token
         answer = client.post(
-            "/login", data={"email": store.logins["viewer"], "password": PASSWORD, "csrf_token": token[1]}
+            "/login",
+            data={"email": store.logins["viewer"], "password": PASSWORD, "csrf_token": token[1]},
         )
-    cookie = next(v for k, v in answer.headers.multi_items() if k == "set-cookie" and v.startswith("baton_session="))
+    cookie = next(
+        v
+        for k, v in answer.headers.multi_items()
+        if k == "set-cookie" and v.startswith("baton_session=")
+    )
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
 
 
@@ -133,7 +146,10 @@ def test_every_page_refuses_a_role_it_is_not_for(
         path = PAGE_PATHS[page].format(lead=rep_lead)
         answer = client.get(path)
         if role in allowed:
-            assert answer.status_code in (200, 404), (page, answer.text[:500])  # 404: no report module
+            assert answer.status_code in (200, 404), (
+                page,
+                answer.text[:500],
+            )  # 404: no report module
             if answer.status_code == 404:
                 assert page == "report" and "Weekly report not available" in answer.text
         else:
@@ -157,7 +173,11 @@ def test_every_form_refuses_a_request_without_a_valid_csrf_token(
 ) -> None:
     admin = clients["admin"]
     for path, data in forms(rep_lead):
-        for token in (None, "forged-token", csrf_of(clients["viewer"])):  # none, made up, another session's
+        for token in (
+            None,
+            "forged-token",
+            csrf_of(clients["viewer"]),
+        ):  # none, made up, another session's
             body = dict(data) if token is None else {**data, "csrf_token": token}
             answer = admin.post(path, data=body)
             assert answer.status_code == 403, (path, token, answer.text[:300])
@@ -168,8 +188,12 @@ def test_every_form_refuses_a_request_without_a_valid_csrf_token(
     assert admin.get("/leads").text.count(f'data-lead="{rep_lead}"') == 1
 
 
-def test_the_login_form_refuses_a_post_without_its_own_token(base: str, store: DashboardStore) -> None:
-    answer = httpx.post(base + "/login", data={"email": store.logins["admin"], "password": PASSWORD})
+def test_the_login_form_refuses_a_post_without_its_own_token(
+    base: str, store: DashboardStore
+) -> None:
+    answer = httpx.post(
+        base + "/login", data={"email": store.logins["admin"], "password": PASSWORD}
+    )
     assert answer.status_code == 403
     assert "security token" in answer.text
 
@@ -180,9 +204,15 @@ def test_a_role_without_the_right_is_refused_an_action_with_a_clear_message(
 ) -> None:
     client = clients[role]
     token = csrf_of(client)
-    for action, words in (("accept", "accept leads"), ("reject", "reject leads"), ("attempt", "log follow-up attempts")):
+    for action, words in (
+        ("accept", "accept leads"),
+        ("reject", "reject leads"),
+        ("attempt", "log follow-up attempts"),
+    ):
         answer = client.post(
-            f"/leads/{rep_lead}/{action}", data={"csrf_token": token, "reason": "not-icp"}, headers={"HX-Request": "true"}
+            f"/leads/{rep_lead}/{action}",
+            data={"csrf_token": token, "reason": "not-icp"},
+            headers={"HX-Request": "true"},
         )
         assert answer.status_code == 403
         assert f"Your role ({role}) cannot {words}" in answer.text
@@ -195,18 +225,29 @@ def test_a_rep_sees_and_acts_on_their_own_leads_only(
 ) -> None:
     engine = make_engine(store.url)
     with UnitOfWork(engine) as uow:
-        mine = set(uow.session.scalars(select(t.Lead.id).where(t.Lead.owner_id == store.rep_id, t.Lead.stage == "mql")))
+        mine = set(
+            uow.session.scalars(
+                select(t.Lead.id).where(t.Lead.owner_id == store.rep_id, t.Lead.stage == "mql")
+            )
+        )
         other = uow.session.scalars(
-            select(t.Lead.id).where(t.Lead.owner_id != store.rep_id, t.Lead.stage == "mql").order_by(t.Lead.id)
+            select(t.Lead.id)
+            .where(t.Lead.owner_id != store.rep_id, t.Lead.stage == "mql")
+            .order_by(t.Lead.id)
         ).first()
     engine.dispose()
     rep = clients["sales"]
     shown = {int(x) for x in re.findall(r'<tbody id="lead-(\d+)"', rep.get("/leads").text)}
     assert shown == mine and other is not None
     assert rep.get(f"/leads/{other}").status_code == 403
-    refused = rep.post(f"/leads/{other}/attempt", data={"csrf_token": csrf_of(rep)}, headers={"HX-Request": "true"})
+    refused = rep.post(
+        f"/leads/{other}/attempt", data={"csrf_token": csrf_of(rep)}, headers={"HX-Request": "true"}
+    )
     assert refused.status_code == 403 and "not one of your own leads" in refused.text
-    manager = {int(x) for x in re.findall(r'<tbody id="lead-(\d+)"', clients["sales-manager"].get("/leads").text)}
+    manager = {
+        int(x)
+        for x in re.findall(r'<tbody id="lead-(\d+)"', clients["sales-manager"].get("/leads").text)
+    }
     assert mine <= manager  # the team's leads include the rep's
 
 
@@ -225,7 +266,9 @@ def test_an_admin_edit_of_the_contract_names_the_bad_key(clients: dict[str, http
     assert "first_touch_hours = -4" in answer.text  # the draft is kept
 
 
-def test_api_tokens_keep_working_beside_the_sessions(store: DashboardStore, base: str, rep_lead: int) -> None:
+def test_api_tokens_keep_working_beside_the_sessions(
+    store: DashboardStore, base: str, rep_lead: int
+) -> None:
     engine = make_engine(store.url)
     keys = make_keys(engine)
     engine.dispose()
@@ -261,7 +304,16 @@ def test_user_create_links_a_rep_by_email_and_reads_the_password_from_stdin(
 
     upgrade(engine)
     with UnitOfWork(engine) as uow:
-        uow.session.add(t.User(source="crm", external_id="r1", properties={}, name="Rita Rep", email="Rita@Example.com", role="sales"))
+        uow.session.add(
+            t.User(
+                source="crm",
+                external_id="r1",
+                properties={},
+                name="Rita Rep",
+                email="Rita@Example.com",
+                role="sales",
+            )
+        )
         uow.commit()
     made = runner.invoke(
         app, ["user", "create", "--email", "rita@example.com", "--name", "Rita", "--role", "sales", "--password-stdin"],
@@ -288,5 +340,8 @@ def test_user_create_links_a_rep_by_email_and_reads_the_password_from_stdin(
     assert listed.exit_code == 0 and '"role": "sales"' in listed.stdout
     with UnitOfWork(engine) as uow:
         login = uow.session.scalars(select(t.WebLogin)).one()
-        assert login.password_hash.startswith("$argon2id$") and "long enough" not in login.password_hash
+        assert (
+            login.password_hash.startswith("$argon2id$")
+            and "long enough" not in login.password_hash
+        )
     engine.dispose()

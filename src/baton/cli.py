@@ -1002,7 +1002,7 @@ def user_list(output: JsonOption = "table") -> None:
     if output not in ("table", "json"):
         raise BatonError(f'--format "{output}" is not a format; use table or json')
     with UnitOfWork(engine_for(settings())) as uow:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"email": login.email, "name": user.name, "role": login.role, "user_id": user.id,
              "team_id": user.team_id, "disabled": login.disabled_at is not None,
              "last_login_at": login.last_login_at.isoformat(timespec="seconds") if login.last_login_at else None}

@@ -58,7 +58,9 @@ class Viewer:
 def check_role(role: str) -> str:
     value = role.strip().lower()
     if value not in ROLES:
-        raise InvalidInput(f'role "{role}" is not a role; use one of: {", ".join(ROLES)}', field="role")
+        raise InvalidInput(
+            f'role "{role}" is not a role; use one of: {", ".join(ROLES)}', field="role"
+        )
     return value
 
 
@@ -141,7 +143,9 @@ def create_login(
 
 def list_logins(session: Session) -> list[tuple[t.WebLogin, t.User]]:
     rows = session.execute(
-        select(t.WebLogin, t.User).join(t.User, t.User.id == t.WebLogin.user_id).order_by(t.WebLogin.email)
+        select(t.WebLogin, t.User)
+        .join(t.User, t.User.id == t.WebLogin.user_id)
+        .order_by(t.WebLogin.email)
     )
     return [(login, user) for login, user in rows]
 

@@ -98,7 +98,9 @@ async def current_viewer(request: Request, ctx: Ctx) -> Viewer:
     if not secret:
         raise LoginRequired
     now = ctx.clock()
-    viewer = await run_in_threadpool(ctx.read, lambda uow: find_session(uow.session, secret, now=now))
+    viewer = await run_in_threadpool(
+        ctx.read, lambda uow: find_session(uow.session, secret, now=now)
+    )
     if viewer is None:
         raise LoginRequired
     request.state.viewer = viewer
@@ -167,7 +169,12 @@ def _cookie_options(ctx: AppContext) -> dict[str, Any]:
 
 
 def _login_page(
-    request: Request, ctx: AppContext, *, error: str | None = None, status: int = 200, email: str = ""
+    request: Request,
+    ctx: AppContext,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    email: str = "",
 ) -> HTMLResponse:
     token = secrets.token_urlsafe(32)
     nxt = request.query_params.get("next", "")
@@ -203,11 +210,14 @@ async def login(request: Request, ctx: Ctx) -> Response:
     if not token or not cookie or not secrets.compare_digest(token, cookie):
         raise Refused(403, "Form refused", CSRF_REFUSAL)
     if not email or not password:
-        return _login_page(request, ctx, error="Enter your email and password.", status=422, email=email)
+        return _login_page(
+            request, ctx, error="Enter your email and password.", status=422, email=email
+        )
     hours = ctx.settings.web_session_hours
     try:
-        secret, row = await run_in_threadpool(
-            ctx.write, lambda uow: sign_in(uow.session, email, password, clock=ctx.clock, hours=hours)
+        secret, _ = await run_in_threadpool(
+            ctx.write,
+            lambda uow: sign_in(uow.session, email, password, clock=ctx.clock, hours=hours),
         )
     except Unauthorized as exc:
         return _login_page(request, ctx, error=f"{str(exc).capitalize()}.", status=401, email=email)
@@ -218,7 +228,9 @@ async def login(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, ctx: Ctx, viewer: Annotated[Viewer, Depends(checked_csrf)]) -> Response:
+async def logout(
+    request: Request, ctx: Ctx, viewer: Annotated[Viewer, Depends(checked_csrf)]
+) -> Response:
     secret = request.cookies.get(SESSION_COOKIE, "")
     await run_in_threadpool(ctx.write, lambda uow: sign_out(uow.session, secret))
     response = RedirectResponse("/login", status_code=303)

@@ -12,14 +12,19 @@ SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"  # an identifier; nev
 BLUE, ORANGE = "#1f5fa8", "#b85c00"
 
 
-def _base(title: str, values: list[dict[str, Any]], width: int = 560, height: int = 260) -> dict[str, Any]:
+def _base(
+    title: str, values: list[dict[str, Any]], width: int = 560, height: int = 260
+) -> dict[str, Any]:
     return {
         "$schema": SCHEMA,
         "title": title,
         "width": width,
         "height": height,
         "data": {"values": values},
-        "config": {"font": "system-ui, sans-serif", "axis": {"labelFontSize": 12, "titleFontSize": 12}},
+        "config": {
+            "font": "system-ui, sans-serif",
+            "axis": {"labelFontSize": 12, "titleFontSize": 12},
+        },
     }
 
 
@@ -57,7 +62,12 @@ def rejections_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
     spec["mark"] = "bar"
     spec["encoding"] = {
         "x": {"field": "month", "type": "ordinal", "title": "month"},
-        "y": {"aggregate": "sum", "field": "leads", "type": "quantitative", "title": "leads rejected"},
+        "y": {
+            "aggregate": "sum",
+            "field": "leads",
+            "type": "quantitative",
+            "title": "leads rejected",
+        },
         "color": {"field": "reason", "type": "nominal", "scale": {"scheme": "tableau10"}},
         "tooltip": [{"field": "month"}, {"field": "reason"}, {"field": "leads"}],
     }
@@ -71,7 +81,12 @@ def attribution_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
     spec["encoding"] = {
         "y": {"field": "channel", "type": "nominal", "title": None},
         "yOffset": {"field": "model"},
-        "x": {"field": "share", "type": "quantitative", "axis": {"format": "%"}, "title": "share of conversions"},
+        "x": {
+            "field": "share",
+            "type": "quantitative",
+            "axis": {"format": "%"},
+            "title": "share of conversions",
+        },
         "color": {"field": "model", "type": "nominal", "scale": {"scheme": "tableau10"}},
         "tooltip": [{"field": "model"}, {"field": "channel"}, {"field": "share", "format": ".1%"}],
     }

@@ -43,7 +43,13 @@ async def _page(
         applied = contract_in_force(uow.session, now)
         return {
             "versions": [
-                {"version": v.version, "effective_at": v.effective_at, "applied_at": v.applied_at, "note": v.note, "body": v.body}
+                {
+                    "version": v.version,
+                    "effective_at": v.effective_at,
+                    "applied_at": v.applied_at,
+                    "note": v.note,
+                    "body": v.body,
+                }
                 for v in versions
             ],
             "current": applied.version,
@@ -101,14 +107,22 @@ async def contract_edit(
     try:
         await write(
             ctx,
-            lambda uow: apply_contract(uow.session, text, clock=ctx.clock, source="the edited contract"),
+            lambda uow: apply_contract(
+                uow.session, text, clock=ctx.clock, source="the edited contract"
+            ),
         )
     except Exception as exc:
         cause = exc.__cause__
         if isinstance(cause, ProblemsError):
             problems = [str(p) for p in cause.problems]
             return await _page(
-                request, ctx, viewer, draft=text, problems=problems, summary=cause.summary, status=422
+                request,
+                ctx,
+                viewer,
+                draft=text,
+                problems=problems,
+                summary=cause.summary,
+                status=422,
             )
         raise
     return RedirectResponse("/contract", status_code=303)

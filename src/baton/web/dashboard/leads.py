@@ -19,6 +19,7 @@ from baton.service.web_users import Viewer
 from baton.service.workbench import (
     QueueItem,
     account_story,
+    details,
     lead_in_scope,
     lead_story,
     queue,
@@ -31,6 +32,8 @@ from baton.web.dashboard.common import contract_now, read, refused, write
 from baton.web.dashboard.render import render
 
 router = APIRouter(include_in_schema=False)
+#: Leads the queue lists at once: the most urgent; the rest wait their turn.
+SHOWN = 50
 
 
 def _can_act(viewer: Viewer) -> bool:
@@ -43,16 +46,25 @@ async def my_leads(
 ) -> HTMLResponse:
     contract = await contract_now(ctx)
     now = ctx.clock()
-    items = await read(
-        ctx, lambda uow: queue(uow.session, contract, scope_for(uow.session, viewer), now=now)
+
+    def waiting(uow: UnitOfWork) -> tuple[list[QueueItem], int]:
+        scope = scope_for(uow.session, viewer)
+        items = queue(uow.session, contract, scope, now=now, limit=None, with_details=False)
+        shown = items[:SHOWN]
+        details(uow.session, shown)
+        return shown, len(items)
+
+    items, total = await read(ctx, waiting)
+    whose = {"sales": "your leads", "sales-manager": "your team's leads"}.get(
+        viewer.role, "every rep's leads"
     )
-    whose = {"sales": "your leads", "sales-manager": "your team's leads"}.get(viewer.role, "every rep's leads")
     return render(
         request,
         "leads.html",
         {
             "title": "My leads",
             "items": items,
+            "total": total,
             "whose": whose,
             "reasons": contract.rejection_reasons,
             "kinds": TOUCH_KINDS,
@@ -64,7 +76,14 @@ async def my_leads(
 
 
 async def _row(
-    request: Request, ctx: AppContext, viewer: Viewer, lead_id: int, *, message: str, ok: bool, status: int = 200
+    request: Request,
+    ctx: AppContext,
+    viewer: Viewer,
+    lead_id: int,
+    *,
+    message: str,
+    ok: bool,
+    status: int = 200,
 ) -> Response:
     """After an action: the lead's row for htmx, else back to the queue."""
     if not is_htmx(request):
@@ -75,8 +94,11 @@ async def _row(
     now = ctx.clock()
 
     def find(uow: UnitOfWork) -> QueueItem | None:
-        items = queue(uow.session, contract, scope_for(uow.session, viewer), now=now, limit=10_000)
-        return next((i for i in items if i.lead_id == lead_id), None)
+        scope = scope_for(uow.session, viewer)
+        items = queue(uow.session, contract, scope, now=now, limit=None, with_details=False)
+        found = [i for i in items if i.lead_id == lead_id]
+        details(uow.session, found)
+        return found[0] if found else None
 
     item = await read(ctx, find)
     return render(
@@ -106,7 +128,9 @@ async def _act(
     try:
         await write(ctx, run)
     except Refused as exc:
-        return await _row(request, ctx, viewer, lead_id, message=exc.message, ok=False, status=exc.status)
+        return await _row(
+            request, ctx, viewer, lead_id, message=exc.message, ok=False, status=exc.status
+        )
     return await _row(request, ctx, viewer, lead_id, message=done, ok=True)
 
 
@@ -117,7 +141,10 @@ async def _form(request: Request) -> dict[str, str]:
 
 @router.post("/leads/{lead_id}/accept")
 async def accept(
-    lead_id: int, request: Request, ctx: Ctx, viewer: Annotated[Viewer, Depends(action_for("accept"))]
+    lead_id: int,
+    request: Request,
+    ctx: Ctx,
+    viewer: Annotated[Viewer, Depends(action_for("accept"))],
 ) -> Response:
     form = await _form(request)
     note = form.get("note") or None
@@ -130,13 +157,20 @@ async def accept(
 
 @router.post("/leads/{lead_id}/reject")
 async def reject(
-    lead_id: int, request: Request, ctx: Ctx, viewer: Annotated[Viewer, Depends(action_for("reject"))]
+    lead_id: int,
+    request: Request,
+    ctx: Ctx,
+    viewer: Annotated[Viewer, Depends(action_for("reject"))],
 ) -> Response:
     form = await _form(request)
     reason = form.get("reason", "").strip()
     note = form.get("note", "").strip() or None
     if not reason:
-        exc = refused(InvalidInput("choose a reason for rejecting the lead; marketing sees it", field="reason"))
+        exc = refused(
+            InvalidInput(
+                "choose a reason for rejecting the lead; marketing sees it", field="reason"
+            )
+        )
         return await _row(request, ctx, viewer, lead_id, message=exc.message, ok=False, status=422)
     return await _act(
         request, ctx, viewer, lead_id,
@@ -147,7 +181,10 @@ async def reject(
 
 @router.post("/leads/{lead_id}/attempt")
 async def attempt(
-    lead_id: int, request: Request, ctx: Ctx, viewer: Annotated[Viewer, Depends(action_for("attempt"))]
+    lead_id: int,
+    request: Request,
+    ctx: Ctx,
+    viewer: Annotated[Viewer, Depends(action_for("attempt"))],
 ) -> Response:
     form = await _form(request)
     kind = form.get("kind") or "call"
@@ -179,12 +216,21 @@ async def lead_page(
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse)
 async def account_page(
-    account_id: int, request: Request, ctx: Ctx, viewer: Annotated[Viewer, Depends(page_for("lead"))]
+    account_id: int,
+    request: Request,
+    ctx: Ctx,
+    viewer: Annotated[Viewer, Depends(page_for("lead"))],
 ) -> HTMLResponse:
     contract = await contract_now(ctx)
-    found = await read(ctx, lambda uow: account_story(uow.session, account_id, scope_for(uow.session, viewer)))
+    found = await read(
+        ctx, lambda uow: account_story(uow.session, account_id, scope_for(uow.session, viewer))
+    )
     return render(
         request,
         "account.html",
-        {"title": f"Account {found['account'].name}", **found, "zone": contract.business_hours.zone},
+        {
+            "title": f"Account {found['account'].name}",
+            **found,
+            "zone": contract.business_hours.zone,
+        },
     )

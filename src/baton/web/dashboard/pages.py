@@ -177,7 +177,8 @@ async def funnel_page(
                 "conversion": row["conversion"],
                 "drop_off": drop,
                 "median_days": row["median_days"],
-                "label": f"{row['entered']:,}" + (f"  (−{drop:.0%} to {row['next_stage']})" if drop is not None else ""),
+                "label": f"{row['entered']:,}"
+                + (f"  (-{drop:.0%} to {row['next_stage']})" if drop is not None else ""),
             }
         )
     cohort_rows: dict[str, dict[str, Any]] = defaultdict(dict)
@@ -217,7 +218,8 @@ async def sla_page(
     report = await compute(ctx, *sla_section(contract, span, by, now))
 
     def waiting(uow: Any) -> list[Any]:
-        return queue(uow.session, contract, scope_for(uow.session, viewer), now=now, limit=10_000)
+        scope = scope_for(uow.session, viewer)
+        return queue(uow.session, contract, scope, now=now, limit=None, with_details=False)
 
     items = await read(ctx, waiting)
     risk: dict[str, Counter[str]] = defaultdict(Counter)
@@ -253,7 +255,12 @@ async def feedback(
     months = int_param(request, "months", 6, 1, 36)
     zone = contract.business_hours.zone
     since = now - dt.timedelta(days=31 * months)
-    found = await read(ctx, lambda uow: rejections(uow.session, contract, since=since, zone=zone))
+    # cached like the analytics: rejecting a lead in the dashboard clears it, so it shows at once
+    found = await compute(
+        ctx,
+        ("feedback", months),
+        lambda _: ctx.read(lambda uow: rejections(uow.session, contract, since=since, zone=zone)),
+    )
     items = found["items"]
     by_month = Counter((i["month"], i["reason_label"]) for i in items)
     chart_rows = [{"month": m, "reason": r, "leads": n} for (m, r), n in sorted(by_month.items())]

@@ -39,17 +39,17 @@ def _missing(value: Any) -> bool:
 
 
 def number(value: Any, digits: int = 0) -> str:
-    return "–" if _missing(value) else f"{float(value):,.{digits}f}"
+    return "-" if _missing(value) else f"{float(value):,.{digits}f}"
 
 
 def percent(value: Any, digits: int = 1) -> str:
-    return "–" if _missing(value) else f"{float(value):.{digits}%}"
+    return "-" if _missing(value) else f"{float(value):.{digits}%}"
 
 
 def kpi_value(value: Any, unit: str) -> str:
     """A KPI as the CLI's table shows it (see ``baton scoreboard``)."""
     if _missing(value):
-        return "–"
+        return "-"
     if unit == "share":
         return f"{float(value):.1%}"
     if unit == "days":
@@ -61,13 +61,13 @@ def kpi_value(value: Any, unit: str) -> str:
 
 def when(value: Any, zone: Any = None) -> str:
     if _missing(value) or value is None:
-        return "–"
+        return "-"
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
         if zone is not None:
             value = value.astimezone(zone)
-        return value.strftime("%Y-%m-%d %H:%M")
+        return str(value.strftime("%Y-%m-%d %H:%M"))
     return str(value)
 
 
@@ -75,7 +75,7 @@ def json_script(data: Any) -> Markup:
     """JSON safe to put inside ``<script type="application/json">``."""
     text = json.dumps(data, default=str, allow_nan=False)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup(text)  # noqa: S704 - escaped above
+    return Markup(text)
 
 
 def raw(value: Any) -> str:

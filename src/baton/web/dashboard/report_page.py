@@ -19,11 +19,11 @@ from fastapi.responses import HTMLResponse
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
 from baton.contract.model import Contract
+from baton.errors import BatonError
 from baton.service.web_users import Viewer
 from baton.web.context import Ctx
 from baton.web.dashboard.auth import Refused, page_for
 from baton.web.dashboard.common import compute, contract_now, refused
-from baton.errors import BatonError
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,13 +46,19 @@ def _week(text: str | None, zone: Any, now: dt.datetime) -> Period:
     if text:
         found = Period.parse(text, zone)
         if "-W" not in found.label:
-            raise Refused(422, "Check what you entered", f'week "{text}" is not an ISO week; write e.g. 2026-W47')
+            raise Refused(
+                422,
+                "Check what you entered",
+                f'week "{text}" is not an ISO week; write e.g. 2026-W47',
+            )
         return found
     last_week = now.astimezone(zone).date() - dt.timedelta(days=7)
     return Period.containing(last_week, "week", zone)
 
 
-def _render(render_html: Any, tables: Tables, contract: Contract, week: Period, now: dt.datetime) -> str:
+def _render(
+    render_html: Any, tables: Tables, contract: Contract, week: Period, now: dt.datetime
+) -> str:
     """Call ``render_html`` with what it asks for: a gathered report, or the parts of one."""
     names = list(inspect.signature(render_html).parameters)
     if names and names[0] == "report":
