@@ -940,6 +940,83 @@ def token_revoke(
     out.print(f'token {row.id} "{row.name}" revoked', highlight=False)
 
 
+# -- dashboard logins -------------------------------------------------------------------------
+user_app = typer.Typer(help="Create and list the people who sign in to the dashboard.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new password: one line of stdin with --password-stdin, else asked twice, hidden."""
+    import sys
+
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line.strip():
+            raise BatonError("--password-stdin: standard input had no password line")
+        return line.rstrip("\r\n")
+    first = typer.prompt("Password", hide_input=True)
+    if typer.prompt("Repeat the password", hide_input=True) != first:
+        raise BatonError("the two passwords differ; run the command again")
+    return str(first)
+
+
+@user_app.command("create")
+@handle_errors
+def user_create(
+    email: Annotated[str, typer.Option(help="The email they sign in with; a rep's CRM email links them to their leads.")],
+    name: Annotated[str, typer.Option(help="Their name as the dashboard shows it.")],
+    role: Annotated[str, typer.Option(help="admin, marketing, sales, sales-manager or viewer.")],
+    team: Annotated[str | None, typer.Option(help="Their team's name (a sales manager sees this team's leads).")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+) -> None:
+    """Let a person sign in to the dashboard with a role.
+
+    The password is asked for (or read with --password-stdin) and stored as an argon2 hash.
+    """
+    from baton.service.web_users import check_password, check_role, create_login
+    from baton.store.uow import UnitOfWork
+
+    check_role(role)
+    password = check_password(_read_password(password_stdin))
+    with UnitOfWork(engine_for(settings())) as uow:
+        login, linked = create_login(
+            uow.session, email=email, name=name, role=role, password=password, team=team,
+            clock=system_clock,
+        )  # fmt: skip
+        uow.commit()
+    how = f"linked to user {login.user_id}, who was already in the store" if linked else (
+        f"as new user {login.user_id}"
+    )
+    out.print(f"{login.email} can sign in as {login.role} ({how})", highlight=False)
+
+
+@user_app.command("list")
+@handle_errors
+def user_list(output: JsonOption = "table") -> None:
+    """List the people who can sign in to the dashboard, with their roles."""
+    from baton.service.web_users import list_logins
+    from baton.store.uow import UnitOfWork
+
+    if output not in ("table", "json"):
+        raise BatonError(f'--format "{output}" is not a format; use table or json')
+    with UnitOfWork(engine_for(settings())) as uow:
+        rows: list[dict[str, Any]] = [
+            {"email": login.email, "name": user.name, "role": login.role, "user_id": user.id,
+             "team_id": user.team_id, "disabled": login.disabled_at is not None,
+             "last_login_at": login.last_login_at.isoformat(timespec="seconds") if login.last_login_at else None}
+            for login, user in list_logins(uow.session)
+        ]  # fmt: skip
+    if output == "json":
+        _echo_json(rows)
+        return
+    table = _look("Dashboard logins", "email", "name", "role", "user", "last sign-in")
+    for r in rows:
+        table.add_row(r["email"], r["name"], r["role"], str(r["user_id"]), r["last_login_at"] or "")
+    _show(table)
+
+
 # -- handoff: sales actions on a lead, routing, reps, the worker ------------------------------
 lead_app = typer.Typer(
     help="Accept, reject, log follow-up, explain a lead's routing.", no_args_is_help=True

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     serve_worker: Literal["auto", "on", "off"] = "auto"
     api_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     event_max_future_hours: float = Field(default=24.0, ge=0)
+    # -- the dashboard
+    web_https: bool = False
+    web_session_hours: float = Field(default=12.0, gt=0, le=24 * 90)
+    web_cache_seconds: float = Field(default=300.0, ge=0)
 
     def runs_worker_in_serve(self, dialect: str) -> bool:
         """Whether ``baton serve`` on a database of ``dialect`` starts its own worker."""

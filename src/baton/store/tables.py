@@ -623,3 +623,40 @@ class Event(Base):
 
 
 APPEND_ONLY_TABLES = ("stage_changes", "routing_decisions", "lead_scores")
+
+
+class WebLogin(Base):
+    """A person who signs in to the dashboard: their role there and an argon2 password hash.
+
+    Every login is a row of ``users`` (``user_id``): a rep imported from the CRM signs in as
+    that rep, so "my leads" are the leads the CRM gives them. ``role`` is the dashboard role
+    (``admin``, ``marketing``, ``sales``, ``sales-manager``, ``viewer``), kept apart from
+    ``users.role``, which is what the CRM says the person does.
+    """
+
+    __tablename__ = "web_logins"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    disabled_at: Mapped[dt.datetime | None]
+    last_login_at: Mapped[dt.datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random secret; the row keeps only its SHA-256
+    (``id``), so a copy of the database signs nobody in. ``csrf_token`` is the token every form
+    and htmx request of this session must send back."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_login_id", "login_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    login_id: Mapped[int] = mapped_column(ForeignKey("web_logins.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]

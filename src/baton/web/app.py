@@ -32,13 +32,13 @@ from baton.service.accounts import AccountDirectory
 from baton.service.contracts import apply_contract
 from baton.store.engine import make_engine
 from baton.store.migrate import current_revision, head_revision
-from baton.web import errors, handoff, leads, segment
+from baton.web import dashboard, errors, handoff, leads, segment
 from baton.web.body import BodyGuard, limit_for
 from baton.web.context import AppContext, Ctx
 from baton.worker.runner import BackgroundWorker, start_in_process
 
 DESCRIPTION = """\
-Baton's handoff service. Segment-compatible event ingestion (`/v1/...`, the write key as the
+Baton's handoff service and dashboard (`/login`, then `/scoreboard`, `/leads`, ...). Segment-compatible event ingestion (`/v1/...`, the write key as the
 basic-auth user) and the JSON API (`/api/v1/...`, `Authorization: Bearer <token>`).
 Every error answers one JSON shape: `{"ok": false, "status", "code", "message", "field", "errors"}`.
 """
@@ -83,11 +83,14 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
                 worker = start_in_process(
                     engine, settings, clock=clock, writer=writer, write_lock=ctx.write_lock
                 )
+            if settings.web_cache_seconds > 0:
+                dashboard.start_warming(ctx)
             # what start-up made (modules, the app, the contract) lives as long as the process:
             # keep it out of the garbage collector's passes, which every request would pay for
             gc.collect()
             gc.freeze()
             yield
+            dashboard.close(ctx)
         finally:
             if worker is not None:  # its current batch finishes before the engines close
                 await run_in_threadpool(worker.stop)
@@ -109,6 +112,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     app.include_router(segment.router)
     app.include_router(leads.router)
     app.include_router(handoff.router)
+    dashboard.install(app)
 
     @app.get("/health", tags=["Service"], summary="Whether the service and its database answer")
     def health(ctx: Ctx) -> JSONResponse:

@@ -29,6 +29,10 @@ DRAIN_LIMIT = 64 * 1024 * 1024
 BATCH_PATHS = frozenset({"/v1/batch", "/v1/import"})
 
 
+#: The paths whose bodies the guard checks: the JSON API and the Segment routes.
+GUARDED = ("/api/", "/v1/")
+
+
 def limit_for(path: str, api_limit: int) -> int:
     if path in BATCH_PATHS:
         return MAX_BATCH_BYTES
@@ -49,7 +53,11 @@ class BodyGuard:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("POST", "PUT", "PATCH")
+            or not scope["path"].startswith(GUARDED)
+        ):  # the dashboard's HTML forms are not the API's JSON
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -1,0 +1,328 @@
+"""The analytics pages: Scoreboard, definitions, Funnel, Handoff & SLA, Feedback, Attribution.
+
+Each page reads its pickers from the query string, computes (or takes from the cache) the
+same service the CLI command of that name calls, and renders it. The scoreboard's numbers are
+``baton scoreboard --format json``'s, each carrying its raw value in ``data-value``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from baton.analytics.attribution.store_journeys import LEVELS, OUTCOMES
+from baton.analytics.kpis import KPIS, OVERALL
+from baton.analytics.period import Period
+from baton.analytics.source import Tables
+from baton.contract.model import Contract
+from baton.service.attribution import AttributionQuery, attribute, model_list
+from baton.service.commitments import goals_report, records, sla_report
+from baton.service.funnel import funnel_report, stuck_report
+from baton.service.scoreboard import kpi_scoreboard
+from baton.service.web_users import Viewer
+from baton.service.workbench import queue, rejections, scope_for
+from baton.web.context import Ctx
+from baton.web.dashboard import charts
+from baton.web.dashboard.analytics import Analytics
+from baton.web.dashboard.auth import SignedIn, page_for
+from baton.web.dashboard.common import (
+    choice,
+    compute,
+    contract_now,
+    int_param,
+    parse_period,
+    period_choices,
+    read,
+)
+from baton.web.dashboard.render import render
+
+router = APIRouter(include_in_schema=False)
+
+BREAKDOWNS = ("channel", "owner", "team")
+#: The models the Attribution page puts side by side unless asked for others.
+DEFAULT_MODELS = ("first", "last", "linear", "time-decay", "w-shaped", "markov-1", "shapley")
+
+
+# -- the cached sections: each a cache key and how to compute it --------------------------------
+# The key holds every picker the result depends on. Sections "as of now" (stuck leads, the
+# SLA, goals) are keyed without the time: the cache's time to live bounds how old they get.
+Section = tuple[tuple[Any, ...], Callable[[Tables], Any]]
+
+
+def kpis_section(contract: Contract, span: Period, by: str | None) -> Section:
+    return ("kpis", span.label, by), lambda t: kpi_scoreboard(t, contract, span, by)
+
+
+def goals_section(contract: Contract, now: dt.datetime) -> Section:
+    return ("goals",), lambda t: goals_report(t, contract, as_of=now)
+
+
+def funnel_section(contract: Contract, span: Period) -> Section:
+    return ("funnel", span.label), lambda t: funnel_report(t, contract, period=span.label)
+
+
+def cohort_section(contract: Contract, span: Period) -> Section:
+    return ("cohorts", span.label), lambda t: funnel_report(
+        t, contract, cohort="month", period=span.label
+    )
+
+
+def stuck_section(contract: Contract, now: dt.datetime) -> Section:
+    return ("stuck",), lambda t: stuck_report(t, contract, as_of=now)
+
+
+def sla_section(contract: Contract, span: Period, by: str, now: dt.datetime) -> Section:
+    grouping: Any = by
+    return ("sla", span.label, by), lambda t: sla_report(
+        t, contract, as_of=now, period=span, by=grouping
+    )
+
+
+def attribution_section(
+    contract: Contract, models: tuple[str, ...], outcome: str, level: str, span: Period | None
+) -> Section:
+    query = AttributionQuery(models=models, outcome=outcome, level=level, period=span)
+    key = ("attribution", models, outcome, level, span.label if span else None)
+    return key, lambda t: attribute(t, contract, query)
+
+
+def warm(analytics: Analytics, contract: Contract, now: dt.datetime) -> None:
+    """Compute the sections every page opens with, so the first visitor does not wait."""
+    span = parse_period(None, contract, now)
+    for key, work in (
+        kpis_section(contract, span, None),
+        goals_section(contract, now),
+        funnel_section(contract, span),
+        cohort_section(contract, span),
+        stuck_section(contract, now),
+        sla_section(contract, span, "rep", now),
+        attribution_section(contract, DEFAULT_MODELS, "won", "account", None),
+    ):
+        analytics.get(key, work)
+
+
+@router.get("/")
+async def home(viewer: SignedIn) -> RedirectResponse:
+    return RedirectResponse("/leads" if viewer.role == "sales" else "/scoreboard", status_code=303)
+
+
+@router.get("/scoreboard", response_class=HTMLResponse)
+async def scoreboard(
+    request: Request, ctx: Ctx, viewer: Annotated[Viewer, Depends(page_for("scoreboard"))]
+) -> HTMLResponse:
+    contract = await contract_now(ctx)
+    now = ctx.clock()
+    span = parse_period(request.query_params.get("period"), contract, now)
+    by = choice(request.query_params.get("by"), BREAKDOWNS, "breakdown")
+    board = await compute(ctx, *kpis_section(contract, span, by))
+    goals = await compute(ctx, *goals_section(contract, now))
+    rows = records(board)
+    groups = [OVERALL, *sorted({r["group"] for r in rows} - {OVERALL})]
+    cells = {(r["kpi"], r["group"]): r for r in rows}
+    sections = []
+    for section in dict.fromkeys(k.section for k in KPIS):
+        sections.append((section, [k for k in KPIS if k.section == section]))
+    return render(
+        request,
+        "scoreboard.html",
+        {
+            "title": "Scoreboard",
+            "span": span,
+            "last": span.end - dt.timedelta(days=1),
+            "by": by,
+            "breakdowns": BREAKDOWNS,
+            "periods": period_choices(contract, now),
+            "groups": groups,
+            "cells": cells,
+            "sections": sections,
+            "overall": OVERALL,
+            "currency": contract.organization.currency,
+            "goals": records(goals),
+            "notes": [r for r in rows if r["value"] is None and r["note"]],
+        },
+    )
+
+
+@router.get("/definitions", response_class=HTMLResponse)
+async def definitions(
+    request: Request, viewer: Annotated[Viewer, Depends(page_for("definitions"))]
+) -> HTMLResponse:
+    return render(request, "definitions.html", {"title": "What each number means", "kpis": KPIS})
+
+
+@router.get("/funnel", response_class=HTMLResponse)
+async def funnel_page(
+    request: Request, ctx: Ctx, viewer: Annotated[Viewer, Depends(page_for("funnel"))]
+) -> HTMLResponse:
+    contract = await contract_now(ctx)
+    now = ctx.clock()
+    span = parse_period(request.query_params.get("period"), contract, now)
+    pairs = await compute(ctx, *funnel_section(contract, span))
+    cohorts = await compute(ctx, *cohort_section(contract, span))
+    stuck = await compute(ctx, *stuck_section(contract, now))
+    steps = []
+    for row in records(pairs):
+        drop = None if row["conversion"] is None else 1 - row["conversion"]
+        steps.append(
+            {
+                "stage": row["stage"],
+                "next": row["next_stage"],
+                "entered": row["entered"],
+                "converted": row["converted"],
+                "conversion": row["conversion"],
+                "drop_off": drop,
+                "median_days": row["median_days"],
+                "label": f"{row['entered']:,}"
+                + (f"  (-{drop:.0%} to {row['next_stage']})" if drop is not None else ""),
+            }
+        )
+    cohort_rows: dict[str, dict[str, Any]] = defaultdict(dict)
+    stages = []
+    for row in records(cohorts):
+        pair = f"{row['stage']}→{row['next_stage']}"
+        if pair not in stages:
+            stages.append(pair)
+        cohort_rows[row["cohort"]][pair] = row
+    stuck_rows = records(stuck)
+    return render(
+        request,
+        "funnel.html",
+        {
+            "title": "Funnel",
+            "span": span,
+            "periods": period_choices(contract, now),
+            "steps": steps,
+            "chart": charts.funnel_chart(steps),
+            "pairs": stages,
+            "cohorts": sorted(cohort_rows.items()),
+            "stuck": stuck_rows[:50],
+            "stuck_total": len(stuck_rows),
+            "stuck_by_stage": Counter(r["stage"] for r in stuck_rows),
+        },
+    )
+
+
+@router.get("/sla", response_class=HTMLResponse)
+async def sla_page(
+    request: Request, ctx: Ctx, viewer: Annotated[Viewer, Depends(page_for("sla"))]
+) -> HTMLResponse:
+    contract = await contract_now(ctx)
+    now = ctx.clock()
+    span = parse_period(request.query_params.get("period"), contract, now)
+    by = choice(request.query_params.get("by"), ("rep", "team"), "breakdown") or "rep"
+    report = await compute(ctx, *sla_section(contract, span, by, now))
+
+    def waiting(uow: Any) -> list[Any]:
+        scope = scope_for(uow.session, viewer)
+        return queue(uow.session, contract, scope, now=now, limit=None, with_details=False)
+
+    items = await read(ctx, waiting)
+    risk: dict[str, Counter[str]] = defaultdict(Counter)
+    for item in items:
+        key = (item.owner or "unassigned") if by == "rep" else (item.team or "no team")
+        risk[key][item.state] += 1
+    late = [i for i in items if i.state in ("breached", "at risk")][:50]
+    return render(
+        request,
+        "sla.html",
+        {
+            "title": "Handoff & SLA",
+            "span": span,
+            "by": by,
+            "periods": period_choices(contract, now),
+            "terms": contract.sla,
+            "sales": records(report.sales),
+            "volume": records(report.volume),
+            "acceptance": report.acceptance,
+            "risk": sorted(risk.items()),
+            "late": late,
+            "zone": contract.business_hours.zone,
+        },
+    )
+
+
+@router.get("/feedback", response_class=HTMLResponse)
+async def feedback(
+    request: Request, ctx: Ctx, viewer: Annotated[Viewer, Depends(page_for("feedback"))]
+) -> HTMLResponse:
+    contract = await contract_now(ctx)
+    now = ctx.clock()
+    months = int_param(request, "months", 6, 1, 36)
+    zone = contract.business_hours.zone
+    since = now - dt.timedelta(days=31 * months)
+    # cached like the analytics: rejecting a lead in the dashboard clears it, so it shows at once
+    found = await compute(
+        ctx,
+        ("feedback", months),
+        lambda _: ctx.read(lambda uow: rejections(uow.session, contract, since=since, zone=zone)),
+    )
+    items = found["items"]
+    by_month = Counter((i["month"], i["reason_label"]) for i in items)
+    chart_rows = [{"month": m, "reason": r, "leads": n} for (m, r), n in sorted(by_month.items())]
+    reasons = sorted({i["reason_label"] for i in items})
+
+    def table(key: str) -> list[tuple[str, Counter[str], int]]:
+        grouped: dict[str, Counter[str]] = defaultdict(Counter)
+        for i in items:
+            grouped[i[key]][i["reason_label"]] += 1
+        return sorted(((k, c, sum(c.values())) for k, c in grouped.items()), key=lambda x: -x[2])
+
+    return render(
+        request,
+        "feedback.html",
+        {
+            "title": "Feedback",
+            "months": months,
+            "items": items[:100],
+            "total": len(items),
+            "reasons": reasons,
+            "chart": charts.rejections_chart(chart_rows),
+            "by_channel": table("channel"),
+            "by_campaign": table("campaign")[:25],
+            "zone": zone,
+        },
+    )
+
+
+@router.get("/attribution", response_class=HTMLResponse)
+async def attribution_page(
+    request: Request, ctx: Ctx, viewer: Annotated[Viewer, Depends(page_for("attribution"))]
+) -> HTMLResponse:
+    contract = await contract_now(ctx)
+    now = ctx.clock()
+    outcome = choice(request.query_params.get("outcome"), tuple(OUTCOMES), "outcome") or "won"
+    level = choice(request.query_params.get("level"), tuple(LEVELS), "level") or "account"
+    period_text = request.query_params.get("period") or None
+    span = parse_period(period_text, contract, now) if period_text else None
+    known = [name for name, _, _ in model_list(contract.attribution)]
+    asked = tuple(m for m in request.query_params.getlist("model") if m) or DEFAULT_MODELS
+    models = tuple(choice(m, tuple(known), "model") or m for m in asked)
+    result = await compute(ctx, *attribution_section(contract, models, outcome, level, span))
+    credit = records(result.credit)
+    channels = sorted({r["channel"] for r in credit})
+    table = {(r["channel"], r["model"]): r for r in credit}
+    return render(
+        request,
+        "attribution.html",
+        {
+            "title": "Attribution",
+            "outcome": outcome,
+            "level": level,
+            "outcomes": OUTCOMES,
+            "levels": LEVELS,
+            "period": span.label if span else "",
+            "periods": period_choices(contract, now),
+            "models": list(result.models),
+            "known": model_list(contract.attribution),
+            "channels": channels,
+            "table": table,
+            "totals": result.totals,
+            "chart": charts.attribution_chart(credit),
+            "currency": contract.organization.currency,
+        },
+    )
