@@ -141,10 +141,14 @@ def test_scoreboard_numbers_equal_the_cli(
         ("/sla", "sla"),
         ("/attribution", "attribution"),
         ("/contract", "contract"),
+        ("/report", "report"),
     ):
         page.goto(path)
         if name in ("funnel", "attribution"):
             page.wait_for_selector("figure.chart svg")  # vega drew the chart, offline
+        if name == "report":  # the weekly report, its charts drawn on the server as SVG
+            assert page.locator("h1").first.inner_text().startswith("Week ")
+            assert page.locator("svg").count() >= 1
         shoot(page, shots, name)
     page.context.close()
 
@@ -251,6 +255,7 @@ def test_the_screenshots_are_there(shots: Path) -> None:
         "attribution",
         "lead",
         "contract",
+        "report",
         "viewer-refused",
     } <= names
     assert ROOT.is_dir()
