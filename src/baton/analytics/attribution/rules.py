@@ -30,9 +30,9 @@ channel comes back.
   40/20/40 when the lead touch is the last. docs/attribution.md works the cases through.
 
 **Several models in one query.** Each model is registered with its *weight function*
-(``weight(touches, column, **params)``: the converting touches with the model's weight added
-as ``column``, and any helper columns it needs named ``column_...``), so the weights of several
-models can sit side by side on one table. :func:`rule_credit` reads the converting touches
+(:data:`WeightFunction`: the steps that add each converting touch's weight as a column named
+for the model, with any helper columns it needs named after it), so the weights of several
+models sit side by side on one table. :func:`rule_credit` reads the converting touches
 once, adds every model's weight, and sums ``weight x conversions`` and ``weight x value`` of
 every model in one ``group by channel``; :func:`credit_together` runs it and hands back a
 credit frame per model. A model run alone (``MODELS["linear"](journeys)``) is the same query
@@ -247,7 +247,8 @@ def credit_together(
 
 
 def alone(journeys: Journeys, weight: WeightFunction, **params: Any) -> ibis.Table:
-    """One model's credit (``channel``, ``conversions``, ``value``): :func:`rule_credit` of it alone."""
+    """One model's credit (``channel``, ``conversions``, ``value``): :func:`rule_credit` of it
+    alone."""
     wide = rule_credit(journeys, [(weight, params)])
     return wide.select("channel", conversions=wide.conversions_0, value=wide.value_0)
 
