@@ -26,6 +26,7 @@ from baton.analytics.source import Tables, from_backend
 from baton.contract import default_contract_text, parse_contract
 from baton.demo.columns import simulate_columns
 from baton.errors import InvalidInput
+from baton.service import attribution as service
 from baton.service.attribution import AttributionQuery, attribute, models_for
 
 #: The default contract with a custom position model, so it is computed with the built-in ones.
@@ -112,7 +113,6 @@ def test_the_service_computes_rule_models_together_and_data_driven_ones_alone(
     names = ("w-shaped", "markov-1", "first", "ends", "linear", "shapley")
     query = AttributionQuery(names, outcome="won", level="account", by="campaign")
     calls: list[list[str]] = []
-    import baton.service.attribution as service
 
     def spy(journeys: Journeys, models: list[Model], given: Any = None) -> Any:
         calls.append([m.name for m in models])
