@@ -40,10 +40,10 @@ HEURISTICS = ("first", "last", "linear", "u-shaped")
 def heuristics(journeys: Journeys) -> pd.DataFrame:
     """First, last, linear and U-shaped (40/20/40) touch credit of conversions, in one scan.
 
-    The four in one aggregate, as a single query can give them (:func:`registered` runs the
-    registry's models, one query each): a journey of one touch gives it all, of two half each,
-    else 40 % to the first, 40 % to the last and 20 % shared by the touches between. Reads the
-    journeys' ``channels`` arrays (one pass, no join).
+    The four in one aggregate, written by hand as the reference of what one query can do
+    (:func:`registered` runs the registry's models as the product does): a journey of one
+    touch gives it all, of two half each, else 40 % to the first, 40 % to the last and 20 %
+    shared by the touches between. Reads the journeys' ``channels`` arrays (one pass, no join).
     """
     import ibis
     import ibis.expr.datatypes as dt
@@ -74,14 +74,16 @@ def heuristics(journeys: Journeys) -> pd.DataFrame:
 
 
 def registered(journeys: Journeys) -> pd.DataFrame:
-    """The same four heuristics from Baton's model registry, as ``baton attribution`` runs them:
-    one query per model (path data's channel arrays, no join to the touches)."""
+    """The same four heuristics as ``baton attribution --compare`` computes them: the registry's
+    first, last, linear and U-shaped models handed together to
+    :func:`~baton.analytics.attribution.rules.credit_together`, the function the service calls
+    for several rule models (one query: one pass over the converting touches, read from the
+    journeys' channel arrays, and one ``group by channel``)."""
     from baton.analytics.attribution import MODELS
+    from baton.analytics.attribution.rules import credit_together
 
-    frames = [
-        MODELS[name](journeys).execute().set_index("channel")["conversions"].rename(name)
-        for name in HEURISTICS
-    ]
+    credits = credit_together(journeys, [MODELS[name] for name in HEURISTICS])
+    frames = [credits[name].set_index("channel")["conversions"].rename(name) for name in HEURISTICS]
     return pd.concat(frames, axis=1).reset_index()
 
 
@@ -190,8 +192,9 @@ def _mam(name: str, paths: pd.DataFrame) -> Callable[[], pd.DataFrame]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("name", help="baton-heuristics, baton-markov, baton-markov-window, "
-                        "ca-heuristics, ca-markov, mam-heuristics or mam-markov")  # fmt: skip
+    parser.add_argument("name", help="baton-heuristics, baton-registered, baton-markov, "
+                        "baton-markov-window, ca-heuristics, ca-markov, mam-heuristics or "
+                        "mam-markov")  # fmt: skip
     parser.add_argument("folder", type=Path, help="the data folder (attribution_data.py)")
     parser.add_argument("result", type=Path, help="where to write the shares (Parquet)")
     parser.add_argument("--runs", type=int, default=3)

@@ -1,7 +1,8 @@
 """Attribution use cases: run models side by side on the store's journeys, keep the results.
 
-:func:`attribute` builds the journeys once where the tables live, runs each model on them,
-reconciles every result to the totals and returns small frames; :func:`save_snapshots` stores
+:func:`attribute` builds the journeys once where the tables live, runs the models on them (the
+rule models together in one query, the data-driven ones each on their own), reconciles every
+result to the totals and returns small frames; :func:`save_snapshots` stores
 each model's result in the store (``attribution_snapshots`` and ``attribution_credits``) and
 :func:`latest_snapshot` reads the newest one back, for reports and the dashboard.
 """
@@ -25,7 +26,7 @@ from baton.analytics.attribution import MODELS, Model, get_model
 from baton.analytics.attribution.journeys import Journeys
 from baton.analytics.attribution.reconcile import Totals, reconcile, totals
 from baton.analytics.attribution.registry import CREDIT_COLUMNS, as_json
-from baton.analytics.attribution.rules import positional
+from baton.analytics.attribution.rules import credit_together, positional, positional_weight
 from baton.analytics.attribution.store_journeys import build_journeys
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
@@ -54,6 +55,7 @@ def models_for(settings: Attribution) -> dict[str, Model]:
             custom.label or "custom position weights from the contract",
             positional,
             fixed={"weights": weights},
+            weight=positional_weight,
         )
     return models
 
@@ -176,7 +178,12 @@ def attribute(tables: Tables, contract: Contract, query: AttributionQuery) -> At
     )  # fmt: skip
     with _cached(built, tables.backend) as journeys:
         total = totals(journeys)
-        credits = {m.name: _frame(m(journeys, **given), tables) for m in chosen}
+        # the rule models in one query over the touches; the data-driven ones each on their own
+        together = credit_together(journeys, [m for m in chosen if m.weight is not None], given)
+        credits = {
+            m.name: _frame(together[m.name] if m.name in together else m(journeys, **given), tables)
+            for m in chosen
+        }
     # every channel under every model: a model may leave out the ones it gave nothing
     channels = sorted(set().union(*(set(f["channel"]) for f in credits.values())))
     credits = {

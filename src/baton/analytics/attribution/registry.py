@@ -66,6 +66,10 @@ class Model:
         The names of the parameters it reads from the caller's.
     fixed
         Parameters bound when it was registered (a custom model's weights).
+    weight
+        For a rule model, its weight function (see :mod:`~baton.analytics.attribution.rules`):
+        rule models with one are computed together, in one query, by
+        :func:`~baton.analytics.attribution.rules.credit_together`.
     """
 
     name: str
@@ -73,6 +77,7 @@ class Model:
     run: ModelFunction
     params: tuple[str, ...] = ()
     fixed: Mapping[str, Any] = field(default_factory=dict)
+    weight: ModelFunction | None = None
 
     def parameters(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """The parameters a run with ``given`` uses: the fixed ones and the ones it reads."""
@@ -87,14 +92,18 @@ MODELS: dict[str, Model] = {}
 
 
 def register(
-    name: str, summary: str, params: Iterable[str] = ()
+    name: str, summary: str, params: Iterable[str] = (), weight: ModelFunction | None = None
 ) -> Callable[[ModelFunction], ModelFunction]:
-    """A decorator adding the function to :data:`MODELS` under ``name``."""
+    """A decorator adding the function to :data:`MODELS` under ``name``.
+
+    A rule model also gives its ``weight`` function, so that it can be computed together
+    with other rule models (:func:`~baton.analytics.attribution.rules.credit_together`).
+    """
 
     def add(run: ModelFunction) -> ModelFunction:
         if name in MODELS:
             raise ValueError(f'an attribution model named "{name}" is registered already')
-        MODELS[name] = Model(name, summary, run, tuple(params))
+        MODELS[name] = Model(name, summary, run, tuple(params), weight=weight)
         return run
 
     return add
