@@ -7,7 +7,9 @@ so it exists if and only if that commits; the worker sends it afterwards and ret
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
@@ -31,6 +33,45 @@ def local(at: dt.datetime, zone: str) -> str:
     return at.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
+@dataclass(frozen=True)
+class Notification:
+    """One announcement: a webhook message and an email per address, on ``channels``."""
+
+    topic: str
+    subject: str
+    text: str
+    lead_id: int | None
+    emails: tuple[str | None, ...] = ()
+    channels: tuple[str, ...] = ("email", "webhook")
+
+    def rows(self, now: dt.datetime) -> list[dict[str, Any]]:
+        """Its outbox rows."""
+        channels = set(self.channels)
+        recipients: list[tuple[str, str | None]] = []
+        if "webhook" in channels:
+            recipients.append(("webhook", None))
+        if "email" in channels:
+            seen: set[str] = set()
+            for address in self.emails:
+                if address and address.lower() not in seen:
+                    seen.add(address.lower())
+                    recipients.append(("email", address))
+        return [
+            {
+                "kind": kind,
+                "topic": self.topic,
+                "recipient": recipient,
+                "lead_id": self.lead_id,
+                "payload": {"subject": self.subject, "text": self.text},
+                "status": "pending",
+                "attempts": 0,
+                "next_try_at": now,
+                "created_at": now,
+            }
+            for kind, recipient in recipients
+        ]
+
+
 def enqueue(
     session: Session,
     *,
@@ -44,33 +85,17 @@ def enqueue(
 ) -> int:
     """Queue one webhook message and one email per address in ``emails`` (those channels
     that ``channels`` lists); return how many rows were queued."""
-    channels = set(channels)
-    payload = {"subject": subject, "text": text}
-    recipients: list[tuple[str, str | None]] = []
-    if "webhook" in channels:
-        recipients.append(("webhook", None))
-    if "email" in channels:
-        seen: set[str] = set()
-        for address in emails:
-            if address and address.lower() not in seen:
-                seen.add(address.lower())
-                recipients.append(("email", address))
-    if recipients:  # one statement for them all: this runs inside the request that routes
-        session.execute(
-            insert(OUTBOX),
-            [
-                {
-                    "kind": kind,
-                    "topic": topic,
-                    "recipient": recipient,
-                    "lead_id": lead_id,
-                    "payload": dict(payload),
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_try_at": now,
-                    "created_at": now,
-                }
-                for kind, recipient in recipients
-            ],
-        )
-    return len(recipients)
+    note = Notification(topic, subject, text, lead_id, tuple(emails), tuple(channels))
+    [count] = enqueue_many(session, [note], now=now)
+    return count
+
+
+def enqueue_many(
+    session: Session, notifications: Sequence[Notification], *, now: dt.datetime
+) -> list[int]:
+    """Queue several notifications in one statement; how many rows each queued."""
+    rows = [note.rows(now) for note in notifications]
+    flat = [row for group in rows for row in group]
+    if flat:
+        session.execute(insert(OUTBOX), flat)
+    return [len(group) for group in rows]

@@ -22,7 +22,7 @@ from baton.domain.escalation import ROUTE, first_touch_due, plan_timers
 from baton.domain.model import Clock
 from baton.domain.routing import Decision, matching_pools, route
 from baton.service.contracts import AppliedContract, contract_in_force
-from baton.service.notify import enqueue, lead_label, local
+from baton.service.notify import Notification, enqueue, enqueue_many, lead_label, local
 from baton.store import handoff as store
 from baton.store import tables as t
 from baton.store.events import insert_returning_ids
@@ -139,13 +139,12 @@ def route_leads(
     )
     cursors = {pool: dict(c) for pool, c in store.lock_cursors(session, sorted(named), now).items()}
     moved: set[str] = set()
-    done: dict[int, RoutingResult] = {}
+    decided: list[tuple[t.Lead, Decision]] = []
     for lead in fresh:
         view, owner_id = views[lead.id]
         decision = route(view, routing, roster, cursors, owner_id=owner_id)
-        decision_id = _record(session, applied, lead, decision, trigger, now)
+        decided.append((lead, decision))
         if decision.assignee is None:
-            done[lead.id] = _nobody(session, applied, lead, decision, decision_id, now)
             continue
         if decision.pool is not None and decision.cursor is not None:
             cursors[decision.pool] = dict(decision.cursor)
@@ -160,9 +159,18 @@ def route_leads(
                 ),
             },
         )
-        done[lead.id] = _open(session, applied, lead, decision, decision_id, now, 0)
     for pool in sorted(moved):
         store.save_cursor(session, pool, cursors[pool], now)
+    decision_ids = _record_many(session, applied, decided, trigger, now)
+    done: dict[int, RoutingResult] = {}
+    assigned = []
+    for (lead, decision), decision_id in zip(decided, decision_ids, strict=True):
+        if decision.assignee is None:
+            done[lead.id] = _nobody(session, applied, lead, decision, decision_id, now)
+        else:
+            assigned.append((lead, decision, decision_id))
+    for result in _open_many(session, applied, assigned, now):
+        done[result.lead_id] = result
     return [
         done[i] if i in done else assign(session, applied, i, now=now, trigger=trigger) for i in ids
     ]
@@ -265,7 +273,19 @@ def _record(
     now: dt.datetime,
 ) -> int:
     """Append the decision to the routing log; its id."""
-    [decision_id] = insert_returning_ids(
+    [decision_id] = _record_many(session, applied, [(lead, decision)], trigger, now)
+    return decision_id
+
+
+def _record_many(
+    session: Session,
+    applied: AppliedContract,
+    decided: Sequence[tuple[t.Lead, Decision]],
+    trigger: str,
+    now: dt.datetime,
+) -> list[int]:
+    """Append the decisions to the routing log in one statement; their ids, in order."""
+    return insert_returning_ids(
         session,
         DECISIONS,
         [
@@ -279,9 +299,9 @@ def _record(
                 "contract_version_id": applied.version_id,
                 "at": now,
             }
+            for lead, decision in decided
         ],
     )
-    return decision_id
 
 
 def _open(
@@ -293,14 +313,33 @@ def _open(
     now: dt.datetime,
     handoffs: int,
 ) -> RoutingResult:
+    [opened] = _open_many(session, applied, [(lead, decision, decision_id)], now, handoffs)
+    return opened
+
+
+def _open_many(
+    session: Session,
+    applied: AppliedContract,
+    assigned: Sequence[tuple[t.Lead, Decision, int]],
+    now: dt.datetime,
+    handoffs: int = 0,
+) -> list[RoutingResult]:
+    """Give each lead to its decision's rep: the owner, the assignment, the SLA timers and the
+    rep's notifications, with one statement each for all the leads (plain inserts, not the
+    ORM's unit of work: this runs inside the request that routes)."""
+    if not assigned:
+        return []
     contract = applied.contract
-    rep = decision.assignee
-    assert rep is not None
     clock = store.contract_clock(contract)
     due = first_touch_due(contract, clock, now)
-    lead.owner_id = rep.user_id
-    # plain inserts, not the ORM's unit of work: this runs inside the request that routes
-    [assignment_id] = insert_returning_ids(
+    plans = plan_timers(contract, clock, now)
+    reps = []
+    for lead, decision, _ in assigned:
+        rep = decision.assignee
+        assert rep is not None
+        lead.owner_id = rep.user_id
+        reps.append(rep)
+    assignment_ids = insert_returning_ids(
         session,
         ASSIGNMENTS,
         [
@@ -315,9 +354,9 @@ def _open(
                 "attempts": 0,
                 "handoffs": handoffs,
             }
+            for (lead, _, decision_id), rep in zip(assigned, reps, strict=True)
         ],
     )
-    plans = plan_timers(contract, clock, now)
     if plans:
         session.execute(
             insert(TIMERS),
@@ -332,34 +371,45 @@ def _open(
                     "attempts": 0,
                     "created_at": now,
                 }
+                for (lead, _, _), assignment_id in zip(assigned, assignment_ids, strict=True)
                 for p in plans
             ],
         )
     zone = contract.business_hours.timezone
     hours = contract.sla.sales.first_touch_hours
-    sent = enqueue(
+    sent = enqueue_many(
         session,
-        topic="assigned",
+        [
+            Notification(
+                topic="assigned",
+                lead_id=lead.id,
+                emails=(rep.email,),
+                channels=tuple(contract.routing.notify),
+                subject=f"New lead for you: {lead_label(lead)}",
+                text=f"{lead_label(lead)} is yours, {rep.label}. Why: {decision.reason}. "
+                f"First touch due by {local(due, zone)} ({hours:g} business hours).",
+            )
+            for (lead, decision, _), rep in zip(assigned, reps, strict=True)
+        ],
         now=now,
-        lead_id=lead.id,
-        emails=[rep.email],
-        channels=contract.routing.notify,
-        subject=f"New lead for you: {lead_label(lead)}",
-        text=f"{lead_label(lead)} is yours, {rep.label}. Why: {decision.reason}. "
-        f"First touch due by {local(due, zone)} ({hours:g} business hours).",
     )
-    return RoutingResult(
-        lead.id,
-        decision_id,
-        rep.user_id,
-        rep.label,
-        decision.rule,
-        decision.reason,
-        assignment_id,
-        due,
-        len(plans),
-        sent,
-    )
+    return [
+        RoutingResult(
+            lead.id,
+            decision_id,
+            rep.user_id,
+            rep.label,
+            decision.rule,
+            decision.reason,
+            assignment_id,
+            due,
+            len(plans),
+            count,
+        )
+        for (lead, decision, decision_id), rep, assignment_id, count in zip(
+            assigned, reps, assignment_ids, sent, strict=True
+        )
+    ]
 
 
 def _retry_later(
