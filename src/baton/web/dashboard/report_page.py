@@ -18,25 +18,22 @@ from baton.analytics.source import Tables
 from baton.contract.model import Contract
 from baton.errors import BatonError
 from baton.report import render_html
+from baton.report.week import check_started, last_complete_week, parse_week
 from baton.service.web_users import Viewer
 from baton.web.context import Ctx
-from baton.web.dashboard.auth import Refused, page_for
+from baton.web.dashboard.auth import page_for
 from baton.web.dashboard.common import compute, contract_now, refused
 
 router = APIRouter(include_in_schema=False)
 
+
 def _week(text: str | None, zone: Any, now: dt.datetime) -> Period:
-    if text:
-        found = Period.parse(text, zone)
-        if "-W" not in found.label:
-            raise Refused(
-                422,
-                "Check what you entered",
-                f'week "{text}" is not an ISO week; write e.g. 2026-W47',
-            )
-        return found
-    last_week = now.astimezone(zone).date() - dt.timedelta(days=7)
-    return Period.containing(last_week, "week", zone)
+    """The week asked for, read as ``baton report --week`` reads it; last week by default."""
+    if not text:
+        return last_complete_week(now, zone)
+    week = parse_week(text, zone)
+    check_started(week, now)
+    return week
 
 
 def _render(tables: Tables, contract: Contract, week: Period, now: dt.datetime) -> str:
