@@ -452,6 +452,7 @@ def scoreboard(
 def _kpi_tables(board: pd.DataFrame) -> list[Table]:
     """A table per section of the catalogue, KPIs as columns, groups as rows, the overall last."""
     from baton.analytics.kpis import KPIS, OVERALL
+    from baton.analytics.kpis.catalogue import format_value
 
     tables = []
     for section in dict.fromkeys(k.section for k in KPIS):
@@ -473,22 +474,11 @@ def _kpi_tables(board: pd.DataFrame) -> list[Table]:
                 continue
             if group == OVERALL and others:
                 table.add_section()
-            cells = (_kpi_value(values.loc[group].get(k.key), k.unit) for k in kpis)
+            cells = (format_value(values.loc[group].get(k.key), k.unit) for k in kpis)
             table.add_row(group, *cells, style="bold" if group == OVERALL else None)
         tables.append(table)
     return tables
 
-
-def _kpi_value(value: float | None, unit: str) -> str:
-    if value is None or math.isnan(value):
-        return "-"
-    if unit == "share":
-        return f"{value:.1%}"
-    if unit == "days":
-        return f"{value:,.1f} d"
-    if unit == "money per day":
-        return f"{value:,.0f}/day"
-    return f"{value:,.0f}"
 
 # -- sla, goals, plan -------------------------------------------------------------------------
 FORMATS = ("table", "csv", "json")

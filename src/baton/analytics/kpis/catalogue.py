@@ -7,8 +7,9 @@ test prints it).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from baton.analytics import channels
 from baton.analytics.kpis.retention import TERM_MONTHS
@@ -27,6 +28,21 @@ class Kpi:
     section: Section
     unit: Unit
     definition: str
+
+
+def format_value(value: Any, unit: str) -> str:
+    """A KPI's value as people read it, the same in the CLI's tables and the dashboard:
+    shares as percentages, days with one decimal, money and counts whole; ``-`` for none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    number = float(value)
+    if unit == "share":
+        return f"{number:.1%}"
+    if unit == "days":
+        return f"{number:,.1f} d"
+    if unit == "money per day":
+        return f"{number:,.0f}/day"
+    return f"{number:,.0f}"
 
 
 _COHORT = (

@@ -18,6 +18,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from baton.analytics.kpis.catalogue import format_value
+
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent.parent / "static"
 
@@ -44,19 +46,6 @@ def number(value: Any, digits: int = 0) -> str:
 
 def percent(value: Any, digits: int = 1) -> str:
     return "-" if _missing(value) else f"{float(value):.{digits}%}"
-
-
-def kpi_value(value: Any, unit: str) -> str:
-    """A KPI as the CLI's table shows it (see ``baton scoreboard``)."""
-    if _missing(value):
-        return "-"
-    if unit == "share":
-        return f"{float(value):.1%}"
-    if unit == "days":
-        return f"{float(value):,.1f} d"
-    if unit == "money per day":
-        return f"{float(value):,.0f}/day"
-    return f"{float(value):,.0f}"
 
 
 def when(value: Any, zone: Any = None) -> str:
@@ -102,7 +91,7 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.filters.update(
-    number=number, percent=percent, kpi_value=kpi_value, when=when, json_script=json_script, raw=raw
+    number=number, percent=percent, kpi_value=format_value, when=when, json_script=json_script, raw=raw
 )
 
 
