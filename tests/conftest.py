@@ -9,11 +9,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import ibis
 import pytest
+from ibis.backends import BaseBackend
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from tests.fixtures.receivers import Hook, Mailbox, smtp_server, webhook_receiver
 
+from baton.analytics.engine import connect
 from baton.analytics.source import Tables
 from baton.store.engine import make_engine, normalize_url
 from baton.store.migrate import upgrade
@@ -149,3 +152,16 @@ def ten_lead_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: obje
     ten_leads.load(engine, clock)
     engine.dispose()
     return tmp_path
+
+
+@pytest.fixture(params=["duckdb", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> Iterator[BaseBackend]:
+    """An empty Ibis backend of each engine: DuckDB and SQLite in memory, a fresh PostgreSQL."""
+    if request.param == "duckdb":
+        con: BaseBackend = ibis.duckdb.connect()
+    elif request.param == "sqlite":
+        con = ibis.sqlite.connect()
+    else:
+        con = connect(request.getfixturevalue("postgres_url"))
+    yield con
+    con.disconnect()

@@ -7,7 +7,6 @@ The journeys are in ``tests/fixtures/attribution.py`` (J1 ... J5, channels A B C
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from fractions import Fraction as F
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from baton.analytics.attribution import MODELS, get_model, register
 from baton.analytics.attribution.journeys import Journeys
 from baton.analytics.attribution.reconcile import TOLERANCE, reconcile, totals
 from baton.analytics.attribution.rules import positional
-from baton.analytics.engine import connect
 from baton.contract import default_contract_text, parse_contract
 from baton.contract.model import PositionWeights
 from baton.errors import ContractInvalid, InvalidInput
@@ -88,19 +86,6 @@ HAND: dict[str, dict[str, tuple[F, F]]] = {
         "D": (F(1, 4) + 2 * F(13, 40), 75 + 130),
     },
 }
-
-
-@pytest.fixture(params=["duckdb", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> Iterator[BaseBackend]:
-    """An empty backend of each engine: DuckDB and SQLite in memory, a fresh PostgreSQL."""
-    if request.param == "duckdb":
-        con: BaseBackend = ibis.duckdb.connect()
-    elif request.param == "sqlite":
-        con = ibis.sqlite.connect()
-    else:
-        con = connect(request.getfixturevalue("postgres_url"))
-    yield con
-    con.disconnect()
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from tests.fixtures.attribution import FIVE, frames, on_backend
 
 from baton.analytics.attribution import Journeys, Model, build_journeys, read_paths
 from baton.analytics.attribution.rules import credit_together, rule_credit
-from baton.analytics.engine import connect
 from baton.analytics.source import Tables, from_backend
 from baton.contract import default_contract_text, parse_contract
 from baton.demo.columns import simulate_columns
@@ -63,18 +62,6 @@ def assert_together_equals_alone(journeys: Journeys, models: list[Model]) -> Non
             by_channel(together[model.name]), by_channel(alone.execute()), rtol=1e-12,
             check_dtype=False, obj=model.name,
         )  # fmt: skip
-
-
-@pytest.fixture(params=["duckdb", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> Iterator[BaseBackend]:
-    if request.param == "duckdb":
-        con: BaseBackend = ibis.duckdb.connect()
-    elif request.param == "sqlite":
-        con = ibis.sqlite.connect()
-    else:
-        con = connect(request.getfixturevalue("postgres_url"))
-    yield con
-    con.disconnect()
 
 
 @pytest.mark.parametrize("bare", [False, True], ids=["timed-flagged", "bare"])
