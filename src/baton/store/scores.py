@@ -128,50 +128,6 @@ class ScoreRepository:
                 found[lead_id].append(Touch(kind, at))
         return found
 
-    def append(
-        self,
-        scores: Sequence[tuple[int, RuleScore]],
-        *,
-        contract_version_id: int | None,
-        recorded_at: dt.datetime,
-    ) -> None:
-        """Log these scores and make each the lead's current ``leads.score``."""
-        if not scores:
-            return
-        self._log(scores, contract_version_id=contract_version_id, recorded_at=recorded_at)
-        self.session.execute(
-            update(t.Lead), [{"id": lead_id, "score": s.score} for lead_id, s in scores]
-        )
-
-    def _log(
-        self,
-        scores: Sequence[tuple[int, RuleScore]],
-        *,
-        contract_version_id: int | None,
-        recorded_at: dt.datetime,
-    ) -> None:
-        if not scores:
-            return
-        # Core INSERT: the ORM's bulk path costs more than the statement itself here
-        self.session.execute(
-            insert(t.Base.metadata.tables[t.LeadScoreRow.__tablename__]),
-            [
-                {
-                    "lead_id": lead_id,
-                    "model_key": s.model,
-                    "model_version": s.model_version,
-                    "contract_version_id": contract_version_id,
-                    "scored_at": s.at,
-                    "score": s.score,
-                    "fit": s.fit,
-                    "engagement": s.engagement,
-                    "breakdown": s.breakdown(),
-                    "recorded_at": recorded_at,
-                }
-                for lead_id, s in scores
-            ],
-        )
-
     def record(
         self,
         scores: Sequence[tuple[int, RuleScore]],
@@ -182,21 +138,39 @@ class ScoreRepository:
     ) -> None:
         """Log these scores and make each the lead's ``leads.score``; store the ``moves``
         (new stages) and append them to the stage log. A lead that moves is updated once,
-        score and stage together."""
+        score and stage together: at most four statements for the whole batch."""
+        if scores:
+            # Core INSERT: the ORM's bulk path costs more than the statement itself here
+            self.session.execute(
+                insert(t.Base.metadata.tables[t.LeadScoreRow.__tablename__]),
+                [
+                    {
+                        "lead_id": lead_id,
+                        "model_key": s.model,
+                        "model_version": s.model_version,
+                        "contract_version_id": contract_version_id,
+                        "scored_at": s.at,
+                        "score": s.score,
+                        "fit": s.fit,
+                        "engagement": s.engagement,
+                        "breakdown": s.breakdown(),
+                        "recorded_at": recorded_at,
+                    }
+                    for lead_id, s in scores
+                ],
+            )
         moved = {lead.id: lead for lead, _ in moves if lead.id is not None}
-        if not moved:
-            self.append(scores, contract_version_id=contract_version_id, recorded_at=recorded_at)
-            return
-        self._log(scores, contract_version_id=contract_version_id, recorded_at=recorded_at)
         stays = [{"id": i, "score": s.score} for i, s in scores if i not in moved]
         if stays:
             self.session.execute(update(t.Lead), stays)
+        if not moved:
+            return
         score_of: dict[int, float | None] = {i: s.score for i, s in scores}
         self.session.execute(
             update(t.Lead),
             [
                 {
-                    "id": lead.id,
+                    "id": lead_id,
                     "score": score_of.get(lead_id, lead.score),
                     "stage": lead.stage,
                     "stage_entered_at": lead.stage_entered_at,
@@ -204,15 +178,6 @@ class ScoreRepository:
                 for lead_id, lead in moved.items()
             ],
         )
-        self._log_moves(moves, contract_version_id=contract_version_id, recorded_at=recorded_at)
-
-    def _log_moves(
-        self,
-        moves: Sequence[tuple[Lead, StageChange]],
-        *,
-        contract_version_id: int | None,
-        recorded_at: dt.datetime,
-    ) -> None:
         self.session.execute(
             insert(t.StageChangeRow),
             [
