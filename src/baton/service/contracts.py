@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -121,23 +120,20 @@ def _applied(session: Session, row: tuple[int, int, dt.datetime, str]) -> Applie
     version_id, version, effective_at, fingerprint = row
     contract = _BY_DIGEST.get(fingerprint)
     if contract is None:
-        body = session.scalar(select(ContractVersion.body).where(ContractVersion.id == version_id))
-        contract = _parsed(body)
+        body = session.execute(
+            select(ContractVersion.body).where(ContractVersion.id == version_id)
+        ).scalar_one()
+        contract = parse_contract(body)
         if len(_BY_DIGEST) >= 16:
             _BY_DIGEST.clear()
         _BY_DIGEST[fingerprint] = contract
     return AppliedContract(contract, version, version_id, effective_at, False)
 
 
-#: Parsed contracts by the digest of their text (a version's text never changes).
+#: Parsed contracts by the digest of their text, parsed once per process: routing reads the
+#: contract on every MQL, a version's text never changes and a contract is frozen, so one
+#: parsed object serves every caller.
 _BY_DIGEST: dict[str, Contract] = {}
-
-
-@lru_cache(maxsize=8)
-def _parsed(body: str) -> Contract:
-    """A stored version's contract, parsed once: routing reads it on every MQL, and the
-    contract is frozen, so one parsed object can serve every caller."""
-    return parse_contract(body)
 
 
 def list_versions(session: Session) -> list[ContractVersion]:
