@@ -26,7 +26,6 @@ and tests call :func:`ingest` alike.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,8 +33,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from baton.contract import Contract, StageKind
-from baton.domain.lifecycle import Lifecycle
+from baton.contract import StageKind
 from baton.domain.model import Clock, Lead, StageChange
 from baton.errors import InvalidInput, NotFound
 from baton.ingest.channels import channel_for
@@ -53,7 +51,7 @@ from baton.ingest.messages import (
 )
 from baton.service import hooks
 from baton.service.accounts import AccountDirectory
-from baton.service.contracts import contract_in_force, first_contract
+from baton.service.contracts import AppliedContract, contract_in_force, first_contract
 from baton.service.stitching import Key, ProfileState, StitchGraph
 from baton.store import events as store
 from baton.store import tables as t
@@ -76,23 +74,7 @@ class IngestResult:
     new_ids: set[str] = field(default_factory=set)
 
 
-@dataclass(frozen=True)
-class _Applied:
-    contract: Contract
-    version: int
-    version_id: int
-
-    @functools.cached_property
-    def lifecycle(self) -> Lifecycle:
-        return Lifecycle(self.contract, self.version)
-
-    @functools.cached_property
-    def entry_stage(self) -> str:
-        opens = self.contract.stages_of_kind(StageKind.OPEN)
-        return (opens or self.contract.main_path())[0].key
-
-
-def contract_at(session: Session, at: dt.datetime) -> _Applied:
+def contract_at(session: Session, at: dt.datetime) -> AppliedContract:
     """The contract version in force at ``at`` (or, before the first one starts, the first);
     versions are read once per transaction and parsed once per process."""
     try:
@@ -104,7 +86,7 @@ def contract_at(session: Session, at: dt.datetime) -> _Applied:
                 "no contract is stored yet; run `baton contract apply` or restart `baton serve`"
             ) from None
         applied = first
-    return _Applied(applied.contract, applied.version, applied.version_id)
+    return applied
 
 
 def _keys(message: Message, email: str | None, graph_known: Callable[[Key], bool]) -> list[Key]:
@@ -166,12 +148,15 @@ class _Derivation:
         self,
         session: Session,
         messages: Sequence[Message],
-        applied: _Applied,
+        applied: AppliedContract,
         accounts: AccountDirectory,
         now: dt.datetime,
     ) -> None:
         self.session = session
         self.applied = applied
+        self.lifecycle = applied.lifecycle()
+        opens = applied.contract.stages_of_kind(StageKind.OPEN)
+        self.entry_stage = (opens or applied.contract.main_path())[0].key
         self.now = now
         self.emails = {m.message_id: email_of(m) for m in messages}
         keys: set[Key] = set()
@@ -332,13 +317,13 @@ class _Derivation:
 
     def _new_lead(self, m: Message, email: str) -> t.Lead:
         """A lead for a new address, written with the batch; it enters its stage now."""
-        stage = m.entry_stage or self.applied.entry_stage
+        stage = m.entry_stage or self.entry_stage
         if stage not in self.applied.contract.stage_by_key:
             known = ", ".join(self.applied.contract.stage_by_key)
             raise InvalidInput(
                 f'stage: "{stage}" is not a stage of the contract ({known})', field="stage"
             )
-        moved, change = self.applied.lifecycle.move(
+        moved, change = self.lifecycle.move(
             Lead(id=None, stage=None, stage_entered_at=None), stage, at=m.timestamp, actor=ACTOR
         )
         lead = t.Lead(
