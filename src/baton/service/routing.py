@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from baton.domain.escalation import ROUTE, first_touch_due, plan_timers
 from baton.domain.model import Clock
 from baton.domain.routing import Decision, matching_pools, route
+from baton.errors import NotFound
 from baton.service.contracts import AppliedContract, contract_in_force
 from baton.service.notify import Notification, enqueue, enqueue_many, lead_label, local
 from baton.store import handoff as store
@@ -91,9 +92,8 @@ def route_lead(
         the reason, the first-touch due time and what was queued. A lead with an open
         assignment is left alone (``already_routed``), so calling this twice is safe.
     """
-    now = clock()
-    applied = contract_in_force(uow.session, now)
-    return assign(uow.session, applied, lead_id, now=now, trigger=trigger)
+    [result] = route_leads(uow, [lead_id], clock=clock, trigger=trigger)
+    return result
 
 
 def route_leads(
@@ -107,22 +107,52 @@ def route_leads(
     each lead they get, a pool's cursor moves on), exactly as routing them one after another
     would. Leads with an open assignment are left alone (``already_routed``).
     """
-    ids = list(dict.fromkeys(lead_ids))
-    if len(ids) <= 1:
-        return [route_lead(uow, lead_id, clock=clock, trigger=trigger) for lead_id in ids]
     now = clock()
-    session = uow.session
-    applied = contract_in_force(session, now)
+    applied = contract_in_force(uow.session, now)
+    return _route(uow.session, applied, lead_ids, now=now, trigger=trigger)
+
+
+def assign(
+    session: Session,
+    applied: AppliedContract,
+    lead_id: int,
+    *,
+    now: dt.datetime,
+    trigger: str,
+    exclude: frozenset[int] = frozenset(),
+    handoffs: int = 0,
+) -> RoutingResult:
+    """:func:`route_lead` inside a transaction, for the escalation that hands a lead on too:
+    ``exclude`` names reps who may not take it, ``handoffs`` counts the hands it has passed."""
+    [result] = _route(
+        session, applied, [lead_id], now=now, trigger=trigger, exclude=exclude, handoffs=handoffs
+    )
+    return result
+
+
+def _route(
+    session: Session,
+    applied: AppliedContract,
+    lead_ids: Sequence[int],
+    *,
+    now: dt.datetime,
+    trigger: str,
+    exclude: frozenset[int] = frozenset(),
+    handoffs: int = 0,
+) -> list[RoutingResult]:
+    """Route the leads in order, in the caller's transaction (see :func:`route_leads`)."""
+    ids = list(dict.fromkeys(lead_ids))
     routing = applied.contract.routing
     leads = store.lock_leads(session, ids)
-    taken = set(
-        session.scalars(
-            select(t.Assignment.lead_id).where(
-                t.Assignment.lead_id.in_(ids), t.Assignment.status == "open"
-            )
-        )
-    )
-    fresh = [leads[i] for i in ids if i in leads and i not in taken]
+    for lead_id in ids:
+        if lead_id not in leads:
+            raise NotFound(f"lead {lead_id} does not exist; `baton lead routing` takes a lead's id")
+    done: dict[int, RoutingResult] = {}
+    for current in session.scalars(
+        select(t.Assignment).where(t.Assignment.lead_id.in_(ids), t.Assignment.status == "open")
+    ):
+        done[current.lead_id] = _already(session, current)
+    fresh = [leads[i] for i in ids if i not in done]
     store.load_people(session, fresh)  # contacts and accounts, so the views below read no SQL
     views = {lead.id: store.lead_view(session, lead) for lead in fresh}
     pools = {lead_id: matching_pools(view, routing) for lead_id, (view, _) in views.items()}
@@ -142,7 +172,11 @@ def route_leads(
     decided: list[tuple[t.Lead, Decision]] = []
     for lead in fresh:
         view, owner_id = views[lead.id]
-        decision = route(view, routing, roster, cursors, owner_id=owner_id)
+        decision = route(view, routing, roster, cursors, owner_id=owner_id, exclude=exclude)
+        if decision.assignee is None and trigger == "retry":
+            _retry_later(session, applied, lead, now)  # nothing new to record: still nobody
+            done[lead.id] = RoutingResult(lead.id, None, None, None, None, decision.reason)
+            continue
         decided.append((lead, decision))
         if decision.assignee is None:
             continue
@@ -161,71 +195,33 @@ def route_leads(
         )
     for pool in sorted(moved):
         store.save_cursor(session, pool, cursors[pool], now)
-    decision_ids = _record_many(session, applied, decided, trigger, now)
-    done: dict[int, RoutingResult] = {}
+    decision_ids = _record(session, applied, decided, trigger, now)
     assigned = []
     for (lead, decision), decision_id in zip(decided, decision_ids, strict=True):
         if decision.assignee is None:
             done[lead.id] = _nobody(session, applied, lead, decision, decision_id, now)
         else:
             assigned.append((lead, decision, decision_id))
-    for result in _open_many(session, applied, assigned, now):
+    for result in _open(session, applied, assigned, now, handoffs):
         done[result.lead_id] = result
-    return [
-        done[i] if i in done else assign(session, applied, i, now=now, trigger=trigger) for i in ids
-    ]
+    return [done[i] for i in ids]
 
 
-def assign(
-    session: Session,
-    applied: AppliedContract,
-    lead_id: int,
-    *,
-    now: dt.datetime,
-    trigger: str,
-    exclude: frozenset[int] = frozenset(),
-    handoffs: int = 0,
-) -> RoutingResult:
-    """:func:`route_lead` inside a transaction, for the escalation that hands a lead on too."""
-    lead = store.lock_lead(session, lead_id)
-    current = open_assignment(session, lead_id)
-    if current is not None:
-        stored = session.get(t.RoutingDecision, current.decision_id)
-        user = session.get(t.User, current.user_id)
-        return RoutingResult(
-            lead_id,
-            current.decision_id,
-            current.user_id,
-            _who(user),
-            stored.rule if stored else None,
-            stored.reason_text if stored else "",
-            current.id,
-            current.first_touch_due,
-            already_routed=True,
-        )
-    contract = applied.contract
-    routing = contract.routing
-    view, owner_id = store.lead_view(session, lead)
-    pools = matching_pools(view, routing)
-    assigns = [r for r in routing.rules if f"rule:{r.key}" in pools]
-    roster = store.load_roster(
-        session,
-        contract,
-        [*assigns, *([routing.default] if routing.default else [])],
-        owner_id=owner_id if routing.owner_first else None,
-        now=now,
+def _already(session: Session, current: t.Assignment) -> RoutingResult:
+    """The result for a lead that has an open assignment: left alone, as it was routed."""
+    stored = session.get(t.RoutingDecision, current.decision_id)
+    user = session.get(t.User, current.user_id)
+    return RoutingResult(
+        current.lead_id,
+        current.decision_id,
+        current.user_id,
+        _who(user),
+        stored.rule if stored else None,
+        stored.reason_text if stored else "",
+        current.id,
+        current.first_touch_due,
+        already_routed=True,
     )
-    cursors = store.lock_cursors(session, pools, now)
-    decision = route(view, routing, roster, cursors, owner_id=owner_id, exclude=exclude)
-    if decision.assignee is None and trigger == "retry":
-        _retry_later(session, applied, lead, now)  # nothing new to record: still nobody
-        return RoutingResult(lead_id, None, None, None, None, decision.reason)
-    decision_id = _record(session, applied, lead, decision, trigger, now)
-    if decision.assignee is None:
-        return _nobody(session, applied, lead, decision, decision_id, now)
-    if decision.pool is not None and decision.cursor is not None:
-        store.save_cursor(session, decision.pool, dict(decision.cursor), now)
-    return _open(session, applied, lead, decision, decision_id, now, handoffs)
 
 
 def _nobody(
@@ -267,19 +263,6 @@ def _who(user: t.User | None) -> str | None:
 def _record(
     session: Session,
     applied: AppliedContract,
-    lead: t.Lead,
-    decision: Decision,
-    trigger: str,
-    now: dt.datetime,
-) -> int:
-    """Append the decision to the routing log; its id."""
-    [decision_id] = _record_many(session, applied, [(lead, decision)], trigger, now)
-    return decision_id
-
-
-def _record_many(
-    session: Session,
-    applied: AppliedContract,
     decided: Sequence[tuple[t.Lead, Decision]],
     trigger: str,
     now: dt.datetime,
@@ -305,19 +288,6 @@ def _record_many(
 
 
 def _open(
-    session: Session,
-    applied: AppliedContract,
-    lead: t.Lead,
-    decision: Decision,
-    decision_id: int,
-    now: dt.datetime,
-    handoffs: int,
-) -> RoutingResult:
-    [opened] = _open_many(session, applied, [(lead, decision, decision_id)], now, handoffs)
-    return opened
-
-
-def _open_many(
     session: Session,
     applied: AppliedContract,
     assigned: Sequence[tuple[t.Lead, Decision, int]],
@@ -505,8 +475,6 @@ def explain_routing(uow: UnitOfWork, lead_id: int) -> RoutingExplanation:
     session = uow.session
     lead = session.get(t.Lead, lead_id)
     if lead is None:
-        from baton.errors import NotFound
-
         raise NotFound(f"lead {lead_id} does not exist")
     users: dict[int, t.User] = {}
 
