@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from baton.contract.model import Contract, StageKind
+from baton.contract.model import Contract
 from baton.domain.business_hours import BusinessClock
 from baton.errors import Forbidden, NotFound
+from baton.report.rejections import NO_REASON, REJECTING_KINDS
 from baton.service.web_users import Viewer
 from baton.store import tables as t
 
@@ -433,16 +434,17 @@ def account_story(session: Session, account_id: int, scope: Scope) -> dict[str, 
 def rejections(
     session: Session, contract: Contract, *, since: dt.datetime, zone: Any
 ) -> dict[str, Any]:
-    """Leads sales sent back since ``since``: each with reason, channel and campaign (the
-    campaign of the lead's first touch), and counts by month, channel and campaign."""
-    recycled = [s.key for s in contract.stages_of_kind(StageKind.RECYCLED)]
+    """Leads sales sent back since ``since`` (into a recycled or disqualified stage, as the
+    weekly report counts rejections): each with reason, channel and campaign (the campaign of
+    the lead's first touch), and counts by month, channel and campaign."""
+    rejecting = [s.key for s in contract.stages if s.kind in REJECTING_KINDS]
     labels = {r.key: r.label for r in contract.rejection_reasons}
     rows = session.execute(
         select(t.StageChangeRow, t.Lead)
         .join(t.Lead, t.Lead.id == t.StageChangeRow.subject_id)
         .where(
             t.StageChangeRow.subject == "lead",
-            t.StageChangeRow.to_stage.in_(recycled),
+            t.StageChangeRow.to_stage.in_(rejecting),
             t.StageChangeRow.at >= since,
         )
         .order_by(t.StageChangeRow.at.desc(), t.StageChangeRow.id.desc())
@@ -450,7 +452,7 @@ def rejections(
     campaigns = _first_campaigns(session, sorted({lead.id for _, lead in rows}))
     items = []
     for change, lead in rows:
-        reason = change.reason or "none given"
+        reason = change.reason or NO_REASON
         items.append(
             {
                 "at": change.at,
