@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +15,7 @@ from baton.contract import default_contract_text
 from baton.errors import Conflict, NotFound
 from baton.service.contracts import apply_contract, contract_in_force, list_versions
 from baton.store import tables as t
-from baton.store.engine import make_engine, translate_errors
+from baton.store.engine import BACKSTOP_PAGES, Checkpointer, make_engine, translate_errors
 from baton.store.migrate import current_revision, head_revision, upgrade
 from baton.store.uow import UnitOfWork
 
@@ -117,3 +119,41 @@ def test_contract_versions_are_stored_once_per_text_with_an_effective_date(engin
         assert later.version == 2 and later.contract.qualification.mql.min_score == 60
         with pytest.raises(NotFound, match="baton contract apply"):
             contract_in_force(uow.session, dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+
+
+def test_a_background_checkpointer_copies_the_log_so_commits_never_do(tmp_path: Path) -> None:
+    """Commits on a ``background_checkpoints`` engine leave the write-ahead log alone (up to the
+    backstop); the checkpointer's thread copies it into the database file while they go on."""
+    path = tmp_path / "store.db"
+    engine = make_engine(f"sqlite:///{path}", immediate=True, background_checkpoints=True)
+    with engine.begin() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == BACKSTOP_PAGES
+        connection.exec_driver_sql("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB)")
+    size = path.stat().st_size
+    for _ in range(40):  # ~4 MB in 40 commits: past SQLite's own 1,000-page checkpoint
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO blobs (body) VALUES (randomblob(100000))")
+    assert path.stat().st_size == size, "a commit checkpointed: the backstop is not in force"
+    checkpointer = Checkpointer.for_engine(engine, every=0.02)
+    assert checkpointer is not None
+    checkpointer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while path.stat().st_size < 4_000_000 and time.monotonic() < deadline:
+            with engine.begin() as connection:  # writers go on while it copies
+                connection.exec_driver_sql("INSERT INTO blobs (body) VALUES (x'00')")
+            time.sleep(0.02)
+    finally:
+        checkpointer.stop()
+    assert path.stat().st_size >= 4_000_000
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM blobs").scalar() >= 41
+    engine.dispose()
+
+
+def test_only_a_sqlite_file_gets_a_checkpointer(database_url: str) -> None:
+    engine = make_engine(database_url)
+    expected = engine.dialect.name == "sqlite"
+    assert (Checkpointer.for_engine(engine) is not None) == expected
+    assert Checkpointer.for_engine(make_engine("sqlite://")) is None
+    engine.dispose()

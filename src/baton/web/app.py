@@ -30,7 +30,7 @@ from baton.domain.model import Clock, system_clock
 from baton.errors import StoreError
 from baton.service.accounts import AccountDirectory
 from baton.service.contracts import apply_contract
-from baton.store.engine import make_engine
+from baton.store.engine import Checkpointer, make_engine
 from baton.store.migrate import current_revision, head_revision
 from baton.web import dashboard, errors, handoff, leads, segment
 from baton.web.body import BodyGuard, limit_for
@@ -56,14 +56,21 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         sqlite = engine.dialect.name == "sqlite"
-        writer = make_engine(settings.database_url, immediate=True) if sqlite else engine
+        writer = (
+            make_engine(settings.database_url, immediate=True, background_checkpoints=True)
+            if sqlite
+            else engine
+        )
         worker: BackgroundWorker | None = None
+        checkpointer = Checkpointer.for_engine(writer)
         try:
             if current_revision(engine) != head_revision():
                 raise StoreError(
                     f"the database at BATON_DATABASE_URL is not at schema {head_revision()}; "
                     "run `baton db upgrade`"
                 )
+            if checkpointer is not None:
+                checkpointer.start()
             ctx = AppContext(
                 settings,
                 engine,
@@ -94,6 +101,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         finally:
             if worker is not None:  # its current batch finishes before the engines close
                 await run_in_threadpool(worker.stop)
+            if checkpointer is not None:
+                await run_in_threadpool(checkpointer.stop)
             if writer is not engine:
                 writer.dispose()
             engine.dispose()
