@@ -148,9 +148,7 @@ def _route(
         if lead_id not in leads:
             raise NotFound(f"lead {lead_id} does not exist; `baton lead routing` takes a lead's id")
     done: dict[int, RoutingResult] = {}
-    for current in session.scalars(
-        select(t.Assignment).where(t.Assignment.lead_id.in_(ids), t.Assignment.status == "open")
-    ):
+    for current in session.scalars(store.OPEN_ASSIGNMENTS, {"ids": ids}):
         done[current.lead_id] = _already(session, current)
     fresh = [leads[i] for i in ids if i not in done]
     store.load_people(session, fresh)  # contacts and accounts, so the views below read no SQL

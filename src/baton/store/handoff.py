@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Select, and_, case, func, or_, select, update
+from sqlalchemy import Engine, Select, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -82,25 +82,35 @@ def lock_lead(session: Session, lead_id: int) -> t.Lead:
 def lock_leads(session: Session, ids: Sequence[int]) -> dict[int, t.Lead]:
     """The leads with these ids (missing ones left out), locked until the transaction ends
     (on PostgreSQL), in one query taken in id order."""
-    rows = session.scalars(
-        select(t.Lead).where(t.Lead.id.in_(list(ids))).order_by(t.Lead.id).with_for_update()
-    )
+    rows = session.scalars(_LOCK_LEADS, {"ids": list(ids)})
     return {row.id: row for row in rows}
+
+
+# The statements routing runs for every lead it routes are built once, with their values as
+# parameters: building an ORM statement costs a few hundred microseconds, more than running
+# it, and a statement built once keeps its compiled form and cache key.
+def _ids(name: str = "ids") -> Any:
+    return bindparam(name, expanding=True)
+
+
+_LOCK_LEADS = select(t.Lead).where(t.Lead.id.in_(_ids())).order_by(t.Lead.id).with_for_update()
+_CONTACTS = select(t.Contact).where(t.Contact.id.in_(_ids()))
+_ACCOUNTS = select(t.Account).where(t.Account.id.in_(_ids()))
+#: The open assignments of some leads.
+OPEN_ASSIGNMENTS = select(t.Assignment).where(
+    t.Assignment.lead_id.in_(_ids()), t.Assignment.status == "open"
+)
 
 
 def load_people(session: Session, leads: Sequence[t.Lead]) -> None:
     """Load these leads' contacts and accounts (and their contacts' accounts) into the
     session in two queries, so :func:`lead_view` finds them without asking the database."""
     contact_ids = {lead.contact_id for lead in leads if lead.contact_id}
-    contacts = (
-        list(session.scalars(select(t.Contact).where(t.Contact.id.in_(contact_ids))))
-        if contact_ids
-        else []
-    )
+    contacts = list(session.scalars(_CONTACTS, {"ids": sorted(contact_ids)})) if contact_ids else []
     account_ids = {lead.account_id for lead in leads if lead.account_id}
     account_ids |= {c.account_id for c in contacts if c.account_id}
     if account_ids:
-        list(session.scalars(select(t.Account).where(t.Account.id.in_(account_ids))))
+        list(session.scalars(_ACCOUNTS, {"ids": sorted(account_ids)}))
 
 
 def find_lead(session: Session, ref: str) -> int:
@@ -179,18 +189,25 @@ def load_roster(
     teams = {a.team.strip().lower() for a in assigns if a.team}
     emails = {r.email.strip().lower() for a in assigns for r in a.reps}
     ids = {i for i in (owner_id, *extra_ids) if i is not None}
-    query = _users_query()
+    if not (teams or emails or ids):
+        return Roster({})
+    values = {"teams": sorted(teams), "emails": sorted(emails), "ids": sorted(ids)}
+    query = _roster_query(bool(teams), bool(emails), bool(ids))
+    rows = session.execute(query, {k: v for k, v in values.items() if v}).all()
+    return _roster(session, contract, [(u, team, a) for u, team, a in rows], teams, now)
+
+
+@cache
+def _roster_query(teams: bool, emails: bool, ids: bool) -> Select[t.User, str, t.RepAvailability]:
+    """Users in some teams, with some emails or with some ids (whichever are asked)."""
     wanted = []
     if teams:
-        wanted.append(func.lower(t.Team.name).in_(teams))
+        wanted.append(func.lower(t.Team.name).in_(_ids("teams")))
     if emails:
-        wanted.append(func.lower(t.User.email).in_(emails))
+        wanted.append(func.lower(t.User.email).in_(_ids("emails")))
     if ids:
-        wanted.append(t.User.id.in_(ids))
-    if not wanted:
-        return Roster({})
-    rows = session.execute(query.where(or_(*wanted))).all()
-    return _roster(session, contract, [(u, team, a) for u, team, a in rows], teams, now)
+        wanted.append(t.User.id.in_(_ids("ids")))
+    return _users_query().where(or_(*wanted))
 
 
 def load_all_reps(session: Session, contract: Contract, now: dt.datetime) -> Roster:
@@ -224,15 +241,23 @@ def time_off_of(
     if not ids:
         return out
     rows = session.scalars(
-        select(t.RepTimeOff).where(
-            t.RepTimeOff.user_id.in_(ids),
-            t.RepTimeOff.ends_on >= around - dt.timedelta(days=1),
-            t.RepTimeOff.starts_on <= around + dt.timedelta(days=1),
-        )
+        _TIME_OFF,
+        {
+            "ids": list(ids),
+            "since": around - dt.timedelta(days=1),
+            "until": around + dt.timedelta(days=1),
+        },
     )
     for row in rows:
         out[row.user_id].append(row)
     return out
+
+
+_TIME_OFF = select(t.RepTimeOff).where(
+    t.RepTimeOff.user_id.in_(_ids()),
+    t.RepTimeOff.ends_on >= bindparam("since"),
+    t.RepTimeOff.starts_on <= bindparam("until"),
+)
 
 
 def out_of_office(periods: Sequence[tuple[dt.date, dt.date]], day: dt.date) -> dt.date | None:
@@ -259,33 +284,43 @@ def _loads(
     by_zone: dict[ZoneInfo, list[int]] = defaultdict(list)
     for uid, zone in zone_of.items():
         by_zone[zone].append(uid)
-    a = t.Assignment
-    midnights = {
-        zone: dt.datetime.combine(now.astimezone(zone).date(), dt.time(), tzinfo=zone)
-        for zone in by_zone
-    }
-    today = case(
-        *(
-            (and_(a.user_id.in_(uids), a.assigned_at >= midnights[zone]), 1)
-            for zone, uids in by_zone.items()
-        ),
-        else_=0,
-    )
-    rows = session.execute(
-        select(
-            a.user_id,
-            func.sum(case((a.status == "open", 1), else_=0)),
-            func.sum(case((a.assigned_at <= now, today), else_=0)),
-        )
-        .where(
-            a.user_id.in_(list(zone_of)),
-            or_(a.status == "open", a.assigned_at >= min(midnights.values())),
-        )
-        .group_by(a.user_id)
-    ).all()
+    zones = sorted(by_zone, key=str)
+    midnights = [
+        dt.datetime.combine(now.astimezone(zone).date(), dt.time(), tzinfo=zone) for zone in zones
+    ]
+    values: dict[str, Any] = {"now": now, "since": min(midnights), "ids": list(zone_of)}
+    for n, (zone, midnight) in enumerate(zip(zones, midnights, strict=True)):
+        values[f"ids{n}"], values[f"midnight{n}"] = by_zone[zone], midnight
+    rows = session.execute(_loads_query(len(zones)), values).all()
     return (
         {uid: int(n or 0) for uid, n, _ in rows},
         {uid: int(n or 0) for uid, _, n in rows},
+    )
+
+
+@lru_cache(maxsize=16)
+def _loads_query(zones: int) -> Select[int, Any, Any]:
+    """Open assignments and assignments since local midnight, for reps in ``zones`` zones:
+    the reps of zone ``n`` are ``ids<n>`` and their midnight ``midnight<n>``."""
+    a = t.Assignment
+    today = case(
+        *(
+            (and_(a.user_id.in_(_ids(f"ids{n}")), a.assigned_at >= bindparam(f"midnight{n}")), 1)
+            for n in range(zones)
+        ),
+        else_=0,
+    )
+    return (
+        select(
+            a.user_id,
+            func.sum(case((a.status == "open", 1), else_=0)),
+            func.sum(case((a.assigned_at <= bindparam("now"), today), else_=0)),
+        )
+        .where(
+            a.user_id.in_(_ids()),
+            or_(a.status == "open", a.assigned_at >= bindparam("since")),
+        )
+        .group_by(a.user_id)
     )
 
 
@@ -349,26 +384,36 @@ def lock_cursors(
     pools = sorted(set(pools))
     if not pools:
         return {}
-    table = CURSORS
-    values = [{"pool": p, "state": {}, "updated_at": now} for p in pools]
-    upsert: Any
-    if session.get_bind().dialect.name == "postgresql":
-        upsert = postgresql.insert(table).values(values)
-    else:
-        upsert = sqlite.insert(table).values(values)
     rows = session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[table.c.pool], set_={"state": table.c.state}
-        ).returning(table.c.pool, table.c.state)
+        _lock_cursors_query(session.get_bind().dialect.name, tuple(pools)), {"now": now}
     )
     return {pool: {int(k): float(v) for k, v in (state or {}).items()} for pool, state in rows}
 
 
+@lru_cache(maxsize=64)
+def _lock_cursors_query(dialect: str, pools: tuple[str, ...]) -> Any:
+    table = CURSORS
+    values = [{"pool": p, "state": {}, "updated_at": bindparam("now")} for p in pools]
+    upsert: Any
+    if dialect == "postgresql":
+        upsert = postgresql.insert(table).values(values)
+    else:
+        upsert = sqlite.insert(table).values(values)
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.pool], set_={"state": table.c.state}
+    ).returning(table.c.pool, table.c.state)
+
+
+_SAVE_CURSOR = (
+    update(CURSORS)
+    .where(CURSORS.c.pool == bindparam("name"))
+    .values(state=bindparam("cursor"), updated_at=bindparam("now"))
+)
+
+
 def save_cursor(session: Session, pool: str, cursor: dict[int, float], now: dt.datetime) -> None:
     session.execute(
-        update(t.RoundRobinCursor)
-        .where(t.RoundRobinCursor.pool == pool)
-        .values(state={str(k): v for k, v in cursor.items()}, updated_at=now)
+        _SAVE_CURSOR, {"name": pool, "cursor": {str(k): v for k, v in cursor.items()}, "now": now}
     )
 
 
