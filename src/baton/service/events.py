@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -186,11 +187,8 @@ class _Derivation:
         names = {f[0].name.lower() for f in self.facts.values() if f[0].name}
         self.campaigns: dict[str, int] = {}
         if names:
-            rows = session.execute(
-                select(t.Campaign.id, func.lower(t.Campaign.name)).where(
-                    store.one_of(session, func.lower(t.Campaign.name), names)
-                )
-            )
+            query = _campaigns_query(store.dialect_of(session))
+            rows = session.execute(query, {"names": sorted(names)})
             for campaign_id, name in rows:
                 self.campaigns.setdefault(name, campaign_id)
         needs_matching = any(
@@ -210,11 +208,8 @@ class _Derivation:
     def _by_email(self, model: Any, emails: set[str]) -> dict[str, Any]:
         if not emails:
             return {}
-        rows = self.session.scalars(
-            select(model)
-            .where(store.one_of(self.session, func.lower(model.email), emails))
-            .order_by(model.id)
-        )
+        query = _by_email_query(store.dialect_of(self.session), model)
+        rows = self.session.scalars(query, {"emails": sorted(emails)})
         return {row.email.lower(): row for row in rows}  # the newest record of an address wins
 
     def _prefetch(self, messages: Sequence[Message]) -> None:
@@ -228,20 +223,13 @@ class _Derivation:
             p.lead_id for pid in profiles if (p := self.graph.stored.get(pid)) and p.lead_id
         }
         if lead_ids:
+            dialect = store.dialect_of(self.session)
             leads = list(
-                self.session.scalars(
-                    select(t.Lead).where(store.one_of(self.session, t.Lead.id, lead_ids))
-                )
+                self.session.scalars(_by_ids_query(dialect, t.Lead), {"ids": sorted(lead_ids)})
             )
             contact_ids = sorted({lead.contact_id for lead in leads if lead.contact_id})
             if contact_ids:
-                list(
-                    self.session.scalars(
-                        select(t.Contact).where(
-                            store.one_of(self.session, t.Contact.id, contact_ids)
-                        )
-                    )
-                )
+                list(self.session.scalars(_by_ids_query(dialect, t.Contact), {"ids": contact_ids}))
 
     # -- one message ------------------------------------------------------------------------
     def apply(self, m: Message) -> None:
@@ -520,6 +508,25 @@ class _Derivation:
             "landing_page": url[:500] if url else None,
             "occurred_at": m.timestamp,
         }
+
+
+# The lookups every request makes, built once per dialect (see store.one_of_param).
+@lru_cache(maxsize=16)
+def _by_email_query(dialect: str, model: Any) -> Any:
+    """Records of ``model`` with one of the addresses ``emails``, oldest first."""
+    where = store.one_of_param(dialect, func.lower(model.email), "emails")
+    return select(model).where(where).order_by(model.id)
+
+
+@lru_cache(maxsize=16)
+def _by_ids_query(dialect: str, model: Any) -> Any:
+    return select(model).where(store.one_of_param(dialect, model.id, "ids"))
+
+
+@lru_cache(maxsize=4)
+def _campaigns_query(dialect: str) -> Any:
+    name = func.lower(t.Campaign.name)
+    return select(t.Campaign.id, name).where(store.one_of_param(dialect, name, "names"))
 
 
 def _values(row: t.Lead | t.Contact) -> dict[str, Any]:

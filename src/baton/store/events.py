@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -59,13 +60,30 @@ def one_of(session: Session, column: Any, values: Iterable[Any]) -> Any:
     return column.in_(wanted)
 
 
+def one_of_param(dialect: str, column: Any, name: str) -> Any:
+    """:func:`one_of` with the values left as parameter ``name`` (a list, given at execution),
+    for statements built once per dialect."""
+    if dialect == "postgresql":
+        kind = String() if isinstance(column.type, NullType) else column.type
+        return column == any_(bindparam(name, type_=ARRAY(kind)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def dialect_of(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+@lru_cache(maxsize=8)
+def _stored_ids_query(dialect: str) -> Any:
+    return select(EVENTS.c.message_id).where(one_of_param(dialect, EVENTS.c.message_id, "ids"))
+
+
 def stored_message_ids(session: Session, message_ids: Sequence[str]) -> set[str]:
     """Which of these message ids are already stored."""
     if not message_ids:
         return set()
-    rows = session.connection().execute(
-        select(EVENTS.c.message_id).where(one_of(session, EVENTS.c.message_id, message_ids))
-    )
+    query = _stored_ids_query(dialect_of(session))
+    rows = session.connection().execute(query, {"ids": sorted(set(message_ids))})
     return {row[0] for row in rows}
 
 
@@ -82,13 +100,28 @@ def identities(
         by_kind.setdefault(kind, set()).add(value)
     if not by_kind:
         return {}, {}
+    kinds = tuple(sorted(by_kind))
+    values = {f"values{n}": sorted(by_kind[kind]) for n, kind in enumerate(kinds)}
+    query = _identities_query(dialect_of(session), kinds)
+    found: dict[tuple[str, str], int] = {}
+    rows: dict[int, ProfileRow] = {}
+    for kind, value, profile, lead, contact, account in session.connection().execute(query, values):
+        found[(kind, value)] = profile
+        rows[profile] = (lead, contact, account)
+    return found, rows
+
+
+@lru_cache(maxsize=64)
+def _identities_query(dialect: str, kinds: tuple[str, ...]) -> Any:
+    """Identities of ``kinds`` (the values of kind ``n`` in parameter ``values<n>``) with
+    their profiles."""
     where = or_(
         *(
-            and_(IDENTITIES.c.kind == kind, one_of(session, IDENTITIES.c.value, values))
-            for kind, values in sorted(by_kind.items())
+            and_(IDENTITIES.c.kind == kind, one_of_param(dialect, IDENTITIES.c.value, f"values{n}"))
+            for n, kind in enumerate(kinds)
         )
     )
-    query = (
+    return (
         select(
             IDENTITIES.c.kind,
             IDENTITIES.c.value,
@@ -103,12 +136,6 @@ def identities(
         # lead (and stitch its events) between this read and this transaction's own writes
         .with_for_update(read=True, of=PROFILES)
     )
-    found: dict[tuple[str, str], int] = {}
-    rows: dict[int, ProfileRow] = {}
-    for kind, value, profile, lead, contact, account in session.connection().execute(query):
-        found[(kind, value)] = profile
-        rows[profile] = (lead, contact, account)
-    return found, rows
 
 
 def insert_returning_ids(

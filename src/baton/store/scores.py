@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from baton.contract.scoring import COLUMNS
@@ -67,6 +67,23 @@ def _profile_query() -> Select[Any]:
     )
 
 
+@functools.cache
+def _facts_query(lock: bool) -> Select[Any]:
+    """:func:`_profile_query` for the leads ``ids``, in id order, locked when asked."""
+    query = (
+        _profile_query().where(t.Lead.id.in_(bindparam("ids", expanding=True))).order_by(t.Lead.id)
+    )
+    return query.with_for_update(of=t.Lead) if lock else query  # SQLite locks the whole file
+
+
+#: Touches of the leads ``ids`` at or before ``until``, of the (case-folded) ``types``.
+_TOUCHES = select(t.Touchpoint.lead_id, t.Touchpoint.touch_type, t.Touchpoint.occurred_at).where(
+    t.Touchpoint.lead_id.in_(bindparam("ids", expanding=True)),
+    t.Touchpoint.occurred_at <= bindparam("until"),
+    func.lower(t.Touchpoint.touch_type).in_(bindparam("types", expanding=True)),
+)
+
+
 class ScoreRepository:
     """Reads for scoring and writes to the score log, a batch of leads at a time."""
 
@@ -85,12 +102,10 @@ class ScoreRepository:
 
     def facts(self, ids: Sequence[int], *, lock: bool = True) -> list[LeadFacts]:
         """The leads with these ids (missing ones left out), locked for update when asked."""
-        query = _profile_query().where(t.Lead.id.in_(list(ids))).order_by(t.Lead.id)
-        if lock:
-            query = query.with_for_update(of=t.Lead)  # PostgreSQL; SQLite locks the whole file
+        query = _facts_query(lock)
         names = [(record, (*COLUMNS[record], "properties")) for record in _TABLES]
         out = []
-        for row in self.session.execute(query):
+        for row in self.session.execute(query, {"ids": list(ids)}):
             records: dict[str, dict[str, Any]] = {}
             at = 1  # row[0] is the lead's id; then each record's columns, in _profile_query order
             for record, columns in names:
@@ -116,14 +131,8 @@ class ScoreRepository:
         found: dict[int, list[Touch]] = defaultdict(list)
         if not ids or not types:
             return found
-        query = select(
-            t.Touchpoint.lead_id, t.Touchpoint.touch_type, t.Touchpoint.occurred_at
-        ).where(
-            t.Touchpoint.lead_id.in_(list(ids)),
-            t.Touchpoint.occurred_at <= until,
-            func.lower(t.Touchpoint.touch_type).in_(sorted(types)),
-        )
-        for lead_id, kind, at in self.session.execute(query):
+        values = {"ids": list(ids), "until": until, "types": sorted(types)}
+        for lead_id, kind, at in self.session.execute(_TOUCHES, values):
             if lead_id is not None:  # always, given the filter; the column is nullable
                 found[lead_id].append(Touch(kind, at))
         return found
