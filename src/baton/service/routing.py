@@ -143,15 +143,13 @@ def _route(
     """Route the leads in order, in the caller's transaction (see :func:`route_leads`)."""
     ids = list(dict.fromkeys(lead_ids))
     routing = applied.contract.routing
-    leads = store.lock_leads(session, ids)
+    read = store.leads_to_route(session, ids)  # contacts and accounts too: views read no SQL
+    leads = read.leads
     for lead_id in ids:
         if lead_id not in leads:
             raise NotFound(f"lead {lead_id} does not exist; `baton lead routing` takes a lead's id")
-    done: dict[int, RoutingResult] = {}
-    for current in session.scalars(store.OPEN_ASSIGNMENTS, {"ids": ids}):
-        done[current.lead_id] = _already(session, current)
+    done = {lead_id: _already(session, current) for lead_id, current in read.open.items()}
     fresh = [leads[i] for i in ids if i not in done]
-    store.load_people(session, fresh)  # contacts and accounts, so the views below read no SQL
     views = {lead.id: store.lead_view(session, lead) for lead in fresh}
     pools = {lead_id: matching_pools(view, routing) for lead_id, (view, _) in views.items()}
     named = set().union(*pools.values()) if pools else set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -79,13 +80,6 @@ def lock_lead(session: Session, lead_id: int) -> t.Lead:
     return row
 
 
-def lock_leads(session: Session, ids: Sequence[int]) -> dict[int, t.Lead]:
-    """The leads with these ids (missing ones left out), locked until the transaction ends
-    (on PostgreSQL), in one query taken in id order."""
-    rows = session.scalars(_LOCK_LEADS, {"ids": list(ids)})
-    return {row.id: row for row in rows}
-
-
 # The statements routing runs for every lead it routes are built once, with their values as
 # parameters: building an ORM statement costs a few hundred microseconds, more than running
 # it, and a statement built once keeps its compiled form and cache key.
@@ -93,24 +87,40 @@ def _ids(name: str = "ids") -> Any:
     return bindparam(name, expanding=True)
 
 
-_LOCK_LEADS = select(t.Lead).where(t.Lead.id.in_(_ids())).order_by(t.Lead.id).with_for_update()
-_CONTACTS = select(t.Contact).where(t.Contact.id.in_(_ids()))
-_ACCOUNTS = select(t.Account).where(t.Account.id.in_(_ids()))
-#: The open assignments of some leads.
-OPEN_ASSIGNMENTS = select(t.Assignment).where(
-    t.Assignment.lead_id.in_(_ids()), t.Assignment.status == "open"
+#: The leads to route with their contact, account and open assignment, the leads locked.
+_LEADS_TO_ROUTE = (
+    select(t.Lead, t.Contact, t.Account, t.Assignment)
+    .outerjoin(t.Contact, t.Contact.id == t.Lead.contact_id)
+    .outerjoin(t.Account, t.Account.id == func.coalesce(t.Lead.account_id, t.Contact.account_id))
+    .outerjoin(t.Assignment, and_(t.Assignment.lead_id == t.Lead.id, t.Assignment.status == "open"))
+    .where(t.Lead.id.in_(_ids()))
+    .order_by(t.Lead.id)
+    .with_for_update(of=t.Lead)
 )
 
 
-def load_people(session: Session, leads: Sequence[t.Lead]) -> None:
-    """Load these leads' contacts and accounts (and their contacts' accounts) into the
-    session in two queries, so :func:`lead_view` finds them without asking the database."""
-    contact_ids = {lead.contact_id for lead in leads if lead.contact_id}
-    contacts = list(session.scalars(_CONTACTS, {"ids": sorted(contact_ids)})) if contact_ids else []
-    account_ids = {lead.account_id for lead in leads if lead.account_id}
-    account_ids |= {c.account_id for c in contacts if c.account_id}
-    if account_ids:
-        list(session.scalars(_ACCOUNTS, {"ids": sorted(account_ids)}))
+@dataclass(frozen=True)
+class LeadsToRoute:
+    """What routing reads of its leads in one query: the leads (locked until the transaction
+    ends, on PostgreSQL), the open assignment of those that have one, and the contacts and
+    accounts :func:`lead_view` reads (held here, so the session keeps them)."""
+
+    leads: dict[int, t.Lead]
+    open: dict[int, t.Assignment]
+    people: tuple[t.Contact | t.Account, ...]
+
+
+def leads_to_route(session: Session, ids: Sequence[int]) -> LeadsToRoute:
+    """The leads with these ids (missing ones left out), read as :class:`LeadsToRoute` says."""
+    leads: dict[int, t.Lead] = {}
+    current: dict[int, t.Assignment] = {}
+    people: list[t.Contact | t.Account] = []
+    for lead, contact, account, assignment in session.execute(_LEADS_TO_ROUTE, {"ids": ids}):
+        leads[lead.id] = lead
+        people += [p for p in (contact, account) if p is not None]
+        if assignment is not None:
+            current[lead.id] = assignment
+    return LeadsToRoute(leads, current, tuple(people))
 
 
 def find_lead(session: Session, ref: str) -> int:
@@ -191,15 +201,27 @@ def load_roster(
     ids = {i for i in (owner_id, *extra_ids) if i is not None}
     if not (teams or emails or ids):
         return Roster({})
-    values = {"teams": sorted(teams), "emails": sorted(emails), "ids": sorted(ids)}
+    today = now.astimezone(ZoneInfo(contract.business_hours.timezone)).date()
+    values: dict[str, Any] = {"teams": sorted(teams), "emails": sorted(emails), "ids": sorted(ids)}
+    values = {k: v for k, v in values.items() if v}
+    values |= {"since": today - dt.timedelta(days=1), "until": today + dt.timedelta(days=1)}
+    users: dict[int, tuple[t.User, str | None, t.RepAvailability | None]] = {}
+    off: dict[int, list[t.RepTimeOff]] = defaultdict(list)
     query = _roster_query(bool(teams), bool(emails), bool(ids))
-    rows = session.execute(query, {k: v for k, v in values.items() if v}).all()
-    return _roster(session, contract, [(u, team, a) for u, team, a in rows], teams, now)
+    for user, team, availability, time_off in session.execute(query, values):
+        users.setdefault(user.id, (user, team, availability))
+        if time_off is not None:
+            off[user.id].append(time_off)
+    return _roster(session, contract, list(users.values()), teams, now, off)
 
 
 @cache
-def _roster_query(teams: bool, emails: bool, ids: bool) -> Select[t.User, str, t.RepAvailability]:
-    """Users in some teams, with some emails or with some ids (whichever are asked)."""
+def _roster_query(
+    teams: bool, emails: bool, ids: bool
+) -> Select[t.User, str, t.RepAvailability, t.RepTimeOff]:
+    """Users in some teams, with some emails or with some ids (whichever are asked), with
+    their team's name, availability and time off that may cover ``since``..``until`` (a user
+    on a row per period of time off)."""
     wanted = []
     if teams:
         wanted.append(func.lower(t.Team.name).in_(_ids("teams")))
@@ -207,7 +229,18 @@ def _roster_query(teams: bool, emails: bool, ids: bool) -> Select[t.User, str, t
         wanted.append(func.lower(t.User.email).in_(_ids("emails")))
     if ids:
         wanted.append(t.User.id.in_(_ids("ids")))
-    return _users_query().where(or_(*wanted))
+    time_off = and_(
+        t.RepTimeOff.user_id == t.User.id,
+        t.RepTimeOff.ends_on >= bindparam("since"),
+        t.RepTimeOff.starts_on <= bindparam("until"),
+    )
+    return (
+        _users_query()
+        .add_columns(t.RepTimeOff)
+        .outerjoin(t.RepTimeOff, time_off)
+        .where(or_(*wanted))
+        .order_by(t.User.id, t.RepTimeOff.id)
+    )
 
 
 def load_all_reps(session: Session, contract: Contract, now: dt.datetime) -> Roster:
@@ -330,7 +363,9 @@ def _roster(
     users: Sequence[tuple[t.User, str | None, t.RepAvailability | None]],
     teams: set[str],
     now: dt.datetime,
+    off: dict[int, list[t.RepTimeOff]] | None = None,
 ) -> Roster:
+    """The roster of ``users``; their time off is read unless given in ``off``."""
     ids = [u.id for u, _, _ in users]
     avail = {u.id: a for u, _, a in users if a is not None}
     zone_of = {
@@ -338,7 +373,8 @@ def _roster(
         for u, _, a in users
     }
     today = now.astimezone(ZoneInfo(contract.business_hours.timezone)).date()
-    off = time_off_of(session, ids, today)
+    if off is None:
+        off = time_off_of(session, ids, today)
     open_load, today_load = _loads(session, zone_of, now)
     candidates = []
     members: dict[str, list[int]] = defaultdict(list)
