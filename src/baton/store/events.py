@@ -144,7 +144,12 @@ def insert_returning_ids(
     """Insert ``rows`` in one batch; their new ids, in the order of ``rows``."""
     if not rows:
         return []
-    result = session.connection().execute(
+    connection = session.connection()
+    if len(rows) == 1:  # a form's decision, assignment, ...: the driver's statement, as below
+        sql, values = _driver_insert(connection.dialect, table, rows)
+        quoted = connection.dialect.identifier_preparer.quote("id")
+        return [connection.exec_driver_sql(f"{sql} RETURNING {quoted}", values[0]).scalar_one()]
+    result = connection.execute(
         insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)
     )
     return [row[0] for row in result]
@@ -167,7 +172,25 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     connection = session.connection()
-    dialect = connection.dialect
+    sql, values = _driver_insert(connection.dialect, table, rows)
+    connection.exec_driver_sql(sql, values)
+
+
+def _driver_insert(
+    dialect: Any, table: Table, rows: Sequence[dict[str, Any]]
+) -> tuple[str, list[tuple[Any, ...]]]:
+    """The driver's ``INSERT`` of ``rows`` into ``table`` and each row's values, bound.
+
+    Columns the rows leave out get their Python-side defaults, as ``insert(table)`` would."""
+    missing = [col for col in table.c if col.default is not None and col.name not in rows[0]]
+    if missing:
+        extra = {}
+        for col in missing:
+            default: Any = col.default
+            if not (default.is_scalar or default.is_callable):
+                raise ValueError(f"{table.name}.{col.name}: give its value")  # pragma: no cover
+            extra[col.name] = default.arg(None) if default.is_callable else default.arg
+        rows = [{**extra, **row} for row in rows]
     names = list(rows[0])
     processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
@@ -196,7 +219,7 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
                 for v in column
             ]
         columns.append(column)
-    connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+    return sql, list(zip(*columns, strict=True))
 
 
 def update_profiles(session: Session, rows: Sequence[dict[str, Any]]) -> None:
