@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from baton.store import tables as t
+from baton.store.events import insert_many
 
 OUTBOX = t.Base.metadata.tables[t.OutboxMessage.__tablename__]
 
@@ -97,5 +97,5 @@ def enqueue_many(
     rows = [note.rows(now) for note in notifications]
     flat = [row for group in rows for row in group]
     if flat:
-        session.execute(insert(OUTBOX), flat)
+        insert_many(session, OUTBOX, flat)
     return [len(group) for group in rows]

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from baton.domain.escalation import ROUTE, first_touch_due, plan_timers
 from baton.domain.model import Clock
@@ -26,7 +27,7 @@ from baton.service.contracts import AppliedContract, contract_in_force
 from baton.service.notify import Notification, enqueue, enqueue_many, lead_label, local
 from baton.store import handoff as store
 from baton.store import tables as t
-from baton.store.events import insert_returning_ids
+from baton.store.events import insert_many, insert_returning_ids
 from baton.store.uow import UnitOfWork
 
 #: Why a routing ran: the lead became an MQL, its SLA breached, a retry of a lead nobody could
@@ -35,6 +36,10 @@ TRIGGERS = ("mql", "breach", "retry", "manual")
 DECISIONS = t.Base.metadata.tables[t.RoutingDecision.__tablename__]
 ASSIGNMENTS = t.Base.metadata.tables[t.Assignment.__tablename__]
 TIMERS = t.Base.metadata.tables[t.SlaTimer.__tablename__]
+LEADS = t.Base.metadata.tables[t.Lead.__tablename__]
+_SET_OWNER = (
+    update(LEADS).where(LEADS.c.id == bindparam("lead")).values(owner_id=bindparam("owner"))
+)
 
 
 @dataclass(frozen=True)
@@ -300,11 +305,20 @@ def _open(
     due = first_touch_due(contract, clock, now)
     plans = plan_timers(contract, clock, now)
     reps = []
-    for lead, decision, _ in assigned:
+    for _, decision, _ in assigned:
         rep = decision.assignee
         assert rep is not None
-        lead.owner_id = rep.user_id
         reps.append(rep)
+    # one UPDATE for all the owners; the leads in the session are told, not flushed again
+    session.execute(
+        _SET_OWNER,
+        [
+            {"lead": lead.id, "owner": rep.user_id}
+            for (lead, _, _), rep in zip(assigned, reps, strict=True)
+        ],
+    )
+    for (lead, _, _), rep in zip(assigned, reps, strict=True):
+        set_committed_value(lead, "owner_id", rep.user_id)
     assignment_ids = insert_returning_ids(
         session,
         ASSIGNMENTS,
@@ -324,8 +338,9 @@ def _open(
         ],
     )
     if plans:
-        session.execute(
-            insert(TIMERS),
+        insert_many(
+            session,
+            TIMERS,
             [
                 {
                     "lead_id": lead.id,

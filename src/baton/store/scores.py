@@ -84,6 +84,13 @@ _TOUCHES = select(t.Touchpoint.lead_id, t.Touchpoint.touch_type, t.Touchpoint.oc
 )
 
 
+_LEADS = t.Base.metadata.tables[t.Lead.__tablename__]
+#: A lead's new score (Core, with its values as parameters: run for a batch of leads at once).
+_SET_SCORE = (
+    update(_LEADS).where(_LEADS.c.id == bindparam("lead")).values(score=bindparam("new_score"))
+)
+
+
 class ScoreRepository:
     """Reads for scoring and writes to the score log, a batch of leads at a time."""
 
@@ -169,9 +176,9 @@ class ScoreRepository:
                 ],
             )
         moved = {lead.id: lead for lead, _ in moves if lead.id is not None}
-        stays = [{"id": i, "score": s.score} for i, s in scores if i not in moved]
+        stays = [{"lead": i, "new_score": s.score} for i, s in scores if i not in moved]
         if stays:
-            self.session.execute(update(t.Lead), stays)
+            self.session.execute(_SET_SCORE, stays)
         if not moved:
             return
         score_of: dict[int, float | None] = {i: s.score for i, s in scores}
