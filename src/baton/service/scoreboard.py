@@ -48,6 +48,17 @@ def current_quarter(contract: Contract, now: dt.datetime) -> Period:
     return Period.containing(now.astimezone(zone).date(), "quarter", zone)
 
 
+def kpi_query(
+    tables: Tables, contract: Contract, period: Period, by: str | None, built: Built | None
+) -> ibis.Table:
+    """The query of :func:`kpi_scoreboard`, taken from ``built`` when it was built before."""
+
+    def build() -> ibis.Table:
+        return kpi_table(tables, contract, period, by)
+
+    return built.get(("kpis", period, by), build, tables, contract) if built else build()
+
+
 def kpi_scoreboard(
     tables: Tables,
     contract: Contract,
@@ -80,11 +91,7 @@ def kpi_scoreboard(
         ``unit`` from the catalogue, in the catalogue's order, the overall row first.
     """
 
-    def build() -> ibis.Table:
-        return kpi_table(tables, contract, period, by)
-
-    query = built.get(("kpis", period, by), build, tables, contract) if built else build()
-    rows = tables.backend.execute(query)
+    rows = tables.backend.execute(kpi_query(tables, contract, period, by, built))
     order = {k.key: n for n, k in enumerate(KPIS)}
     rows["name"] = rows["kpi"].map({k.key: k.name for k in KPIS})
     rows["unit"] = rows["kpi"].map({k.key: k.unit for k in KPIS})

@@ -64,12 +64,16 @@ class _Worker:
         self._jobs: queue.PriorityQueue[tuple[int, int, Callable[[], Any] | None, Future[Any]]]
         self._jobs = queue.PriorityQueue()
         self._order = itertools.count()
+        self._stopped = False
         self._thread = threading.Thread(target=self._run, name="baton-analytics", daemon=True)
         self._thread.start()
 
     def submit(self, priority: int, job: Callable[[], T]) -> Future[T]:
         future: Future[T] = Future()
-        self._jobs.put((priority, next(self._order), job, future))
+        if self._stopped:
+            future.cancel()
+        else:
+            self._jobs.put((priority, next(self._order), job, future))
         return future
 
     def _run(self) -> None:
@@ -89,6 +93,7 @@ class _Worker:
     def shutdown(self, last: Callable[[], Any]) -> None:
         """Run ``last`` before anything still waiting, then stop."""
         self.submit(-2, last)
+        self._stopped = True  # what is asked from now on is cancelled, not queued
         self._jobs.put((-1, next(self._order), None, Future()))
         self._thread.join()
 
@@ -120,6 +125,11 @@ class Analytics:
             self._tables = open_source("store", self.database_url)
             remember_sql(self._tables.backend)
         return self._tables
+
+    def ahead(self, work: Callable[[Tables], Any]) -> None:
+        """Run ``work`` on the tables in the calling thread: building and compiling queries
+        ahead (the start-up's), never running them (the connection is the worker's)."""
+        work(self._worker.submit(REFRESH, self.tables).result())
 
     def _stamp(self, reads: tuple[str, ...]) -> tuple[int, ...]:
         return (self._everything, *(self._versions[topic] for topic in reads))

@@ -25,7 +25,7 @@ from baton.domain.model import Clock
 from baton.service.attribution import AttributionQuery, attribute, model_list
 from baton.service.commitments import goals_report, records, sla_report
 from baton.service.funnel import funnel_report, stuck_report
-from baton.service.scoreboard import kpi_scoreboard
+from baton.service.scoreboard import kpi_query, kpi_scoreboard
 from baton.service.web_users import Viewer
 from baton.service.workbench import queue, rejections, scope_for
 from baton.web.context import Ctx
@@ -125,6 +125,17 @@ def warm(analytics: Analytics, contract: Contract, clock: Clock) -> None:
         attribution_section(contract, DEFAULT_MODELS, "won", "account", None),
     ):
         analytics.get(key, work, reads)
+    # then the scoreboard's query for every choice of the pickers, built and compiled but not
+    # run: a choice made later only runs its SQL (building and compiling took longer)
+    now = clock()
+    for period in period_choices(contract, now):
+        chosen = parse_period(period, contract, now)
+        for by in (None, *BREAKDOWNS):
+
+            def compile_kpis(t: Tables, chosen: Period = chosen, by: str | None = by) -> None:
+                t.backend.compile(kpi_query(t, contract, chosen, by, analytics.built))
+
+            analytics.ahead(compile_kpis)
 
 
 @router.get("/")
