@@ -51,7 +51,7 @@ HANDOFF = "handoff"
 TOPICS: tuple[str, ...] = (STAGES, HANDOFF)
 #: Sections recomputed in the background after an action: the most recently shown ones that
 #: took at most :data:`REFRESH_SECONDS` to compute (a slow one would hold the connection).
-REFRESH_SECTIONS = 12
+REFRESH_SECTIONS = 8
 REFRESH_SECONDS = 2.0
 
 REQUEST, REFRESH = 0, 1  # job priorities: a smaller number runs first
@@ -166,11 +166,13 @@ class Analytics:
                 else:
                     future = pending[0]
             try:
-                return future.result()
+                result = future.result()
             except CancelledError:
                 if self.closed:
                     raise
-                continue  # a refresh that gave way: compute it now
+                continue
+            if result is not None:  # sections are never None: None is a refresh that gave way
+                return result  # to a newer action; then it is computed now
 
     def _submit(
         self,
@@ -179,11 +181,13 @@ class Analytics:
         compute: Callable[[Tables], T],
         topics: tuple[str, ...],
         stamp: tuple[int, ...],
-    ) -> Future[T]:
-        def job() -> T:
+    ) -> Future[T | None]:
+        def job() -> T | None:
             ok, value = self._fresh(key)
             if ok:  # a request or refresh before this one got there first
                 return value  # type: ignore[no-any-return]
+            if priority == REFRESH and stamp != self._stamp(topics):
+                return None  # another action since: its own refresh comes after this one
             started = time.monotonic()
             value = compute(self.tables())
             took = time.monotonic() - started
