@@ -311,7 +311,7 @@ def section(found: list[Page], args: argparse.Namespace, leads: int, about: dict
         f"{args.pause:g} s later (what was shown is recomputed in the background meanwhile); "
         "*warm*: the same URL again at once; "
         "*no cache*: a server with `BATON_WEB_CACHE_SECONDS=0`, every request computing "
-        "everything.",
+        "its numbers (the compiled queries are still kept).",
         "",
         "| page | URLs | right after an action p50 / max (ms) | back after an action p50 / max "
         "(ms) | warm p50 / max (ms) | no cache p50 / max (ms) | goal met |",
