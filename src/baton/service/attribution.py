@@ -132,6 +132,13 @@ def _cached(journeys: Journeys, backend: BaseBackend) -> Iterator[Journeys]:
             name = f"_baton_attribution_{part}_{tag}"
             tables[part] = backend.create_table(name, getattr(journeys, part), temp=True)
             made.append(name)
+            if backend.name == "sqlite":
+                # SQLite joins two unindexed tables by a nested loop: joining the journeys to
+                # their touches took seconds (PostgreSQL and DuckDB hash-join them)
+                result = backend.raw_sql(
+                    f'CREATE INDEX "{name}_journey" ON "{name}" (journey_id)'
+                )
+                result.close()
         yield replace(journeys, **tables)
     finally:
         for name in made:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ibis
 import pandas as pd
 
 from baton.analytics.engine import connect
 from baton.analytics.funnel import funnel_by_channel
 from baton.analytics.kpis import KPIS, OVERALL, kpi_table
+from baton.analytics.memo import Built
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
 from baton.contract import Contract
@@ -46,8 +48,24 @@ def current_quarter(contract: Contract, now: dt.datetime) -> Period:
     return Period.containing(now.astimezone(zone).date(), "quarter", zone)
 
 
+def kpi_query(
+    tables: Tables, contract: Contract, period: Period, by: str | None, built: Built | None
+) -> ibis.Table:
+    """The query of :func:`kpi_scoreboard`, taken from ``built`` when it was built before."""
+
+    def build() -> ibis.Table:
+        return kpi_table(tables, contract, period, by)
+
+    return built.get(("kpis", period, by), build, tables, contract) if built else build()
+
+
 def kpi_scoreboard(
-    tables: Tables, contract: Contract, period: Period, by: str | None = None
+    tables: Tables,
+    contract: Contract,
+    period: Period,
+    by: str | None = None,
+    *,
+    built: Built | None = None,
 ) -> pd.DataFrame:
     """The shared KPIs over ``period``, computed where ``tables`` live.
 
@@ -62,6 +80,9 @@ def kpi_scoreboard(
         The reporting period, e.g. ``Period.parse("2026-Q3", contract.business_hours.zone)``.
     by
         ``None``, ``"channel"``, ``"owner"`` or ``"team"``.
+    built
+        Where a process that asks again (the dashboard) keeps the query it built, so that
+        asking again only runs it.
 
     Returns
     -------
@@ -69,7 +90,8 @@ def kpi_scoreboard(
         The rows of :func:`baton.analytics.kpis.kpi_table` with each KPI's ``name`` and
         ``unit`` from the catalogue, in the catalogue's order, the overall row first.
     """
-    rows = tables.backend.execute(kpi_table(tables, contract, period, by))
+
+    rows = tables.backend.execute(kpi_query(tables, contract, period, by, built))
     order = {k.key: n for n, k in enumerate(KPIS)}
     rows["name"] = rows["kpi"].map({k.key: k.name for k in KPIS})
     rows["unit"] = rows["kpi"].map({k.key: k.unit for k in KPIS})

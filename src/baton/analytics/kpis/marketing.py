@@ -76,6 +76,8 @@ def first_touch_channels(t: Tables, among: ibis.Column | None = None) -> ibis.Ta
     every lead is what a scoreboard spends its time on otherwise.
     """
     touches = t.touchpoints.filter(t.touchpoints.lead_id.notnull())
+    # only the columns the ranking needs: each row is sorted with what it carries
+    touches = touches.select("lead_id", "occurred_at", "id", "channel")
     leads = t.leads
     if among is not None:
         touches = touches.filter(touches.lead_id.isin(among))

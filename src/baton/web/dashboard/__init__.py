@@ -63,7 +63,7 @@ def start_warming(ctx: AppContext) -> threading.Thread:
         try:
             now = ctx.clock()
             contract = ctx.read(lambda uow: contract_in_force(uow.session, now)).contract
-            pages.warm(analytics, contract, now)
+            pages.warm(analytics, contract, ctx.clock)
         except Exception:  # a cold cache only makes the first page slower
             if analytics.closed:  # the app stopped first
                 return

@@ -1,26 +1,101 @@
 """The dashboard's analytics: computed through Ibis on one connection, cached per pickers.
 
-A scoreboard or an attribution over the demo data takes from half a second to two seconds to
-compute, far over the 300 ms a page may take, while its numbers change only when data
+A scoreboard or an attribution over the demo data takes from a third of a second to many
+seconds to compute, over the 300 ms a page may take, while its numbers change only when data
 arrives. So each section is cached under its parameters (page, period, breakdown, ...) for
-``BATON_WEB_CACHE_SECONDS``; an action taken in the dashboard (accept, reject, a contract
-edit) clears the cache at once, so the person who acted sees its effect. The Ibis connection
-is opened once and used by one thread at a time (a lock), which also keeps two requests from
-computing the same section twice. All of it runs in one thread of its own: a SQLite
-connection may be used only by the thread that opened it.
+``BATON_WEB_CACHE_SECONDS``, and made cheaper to compute again:
+
+- The connection keeps the SQL of each query it compiled and the dashboard the queries it
+  built (:mod:`baton.analytics.memo`): a section computed again only runs its SQL.
+- An action taken in the dashboard says what it changed (:data:`TOPICS`: a lead's stage, its
+  handoff) and at once drops the sections that read it, so the person who acted sees its
+  effect; the others stay (a logged call changes no scoreboard, an accepted lead no
+  attribution of won deals).
+- Then the sections it dropped that were shown lately are computed again in the background,
+  most recently shown first, so that going back to the page finds them ready. A request never
+  waits behind that work (requests go first) and never gets a value older than the last
+  action: a section computed while an action ran is not kept, and one asked for before it is
+  ready is computed (or waited for) then.
+
+The Ibis connection is opened once and used by one thread of its own, which runs one section at
+a time, requests before refreshes: a SQLite connection may be used only by the thread that
+opened it. Two requests for the same section wait for the one computation.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
+import queue
 import threading
 import time
-from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable
+from concurrent.futures import CancelledError, Future
 from typing import Any, TypeVar
 
+from baton.analytics.memo import Built, remember_sql
 from baton.analytics.source import Tables, open_source
 
 T = TypeVar("T")
+log = logging.getLogger("baton.web")
+
+#: A lead's stage changed (accept, reject): its ``leads.stage`` and a ``stage_changes`` row.
+STAGES = "stages"
+#: A lead's handoff changed: its assignment, SLA timers or sales activities (accept, reject,
+#: a logged call).
+HANDOFF = "handoff"
+#: What the dashboard's actions can change. A section that does not say what it reads reads
+#: all of them, and an action that does not say what it changed changed all of them and
+#: anything else (a new contract): then every section is dropped and none computed ahead.
+TOPICS: tuple[str, ...] = (STAGES, HANDOFF)
+#: Sections recomputed in the background after an action: the most recently shown ones that
+#: took at most :data:`REFRESH_SECONDS` to compute (a slow one would hold the connection).
+REFRESH_SECTIONS = 8
+REFRESH_SECONDS = 2.0
+
+REQUEST, REFRESH = 0, 1  # job priorities: a smaller number runs first
+
+
+class _Worker:
+    """The one thread that uses the connection, running jobs by priority, then in order."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.PriorityQueue[tuple[int, int, Callable[[], Any] | None, Future[Any]]]
+        self._jobs = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="baton-analytics", daemon=True)
+        self._thread.start()
+
+    def submit(self, priority: int, job: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        if self._stopped:
+            future.cancel()
+        else:
+            self._jobs.put((priority, next(self._order), job, future))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            _, _, job, future = self._jobs.get()
+            if job is None:
+                break
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(job())
+            except BaseException as exc:
+                future.set_exception(exc)
+        while not self._jobs.empty():  # closed: what still waits will not run
+            self._jobs.get_nowait()[3].cancel()
+
+    def shutdown(self, last: Callable[[], Any]) -> None:
+        """Run ``last`` before anything still waiting, then stop."""
+        self.submit(-2, last)
+        self._stopped = True  # what is asked from now on is cancelled, not queued
+        self._jobs.put((-1, next(self._order), None, Future()))
+        self._thread.join()
 
 
 class Analytics:
@@ -30,39 +105,134 @@ class Analytics:
         self.database_url = database_url
         self.ttl = ttl
         self._lock = threading.RLock()
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baton-analytics")
+        self._worker = _Worker()
         self._tables: Tables | None = None
-        self._cache: dict[Hashable, tuple[float, int, Any]] = {}
-        self._generation = 0
+        # key -> (expires, topics read, their versions when computing began, value)
+        self._cache: dict[Hashable, tuple[float, tuple[str, ...], tuple[int, ...], Any]] = {}
+        # key -> (the computation under way, the versions it began from)
+        self._pending: dict[Hashable, tuple[Future[Any], tuple[int, ...]]] = {}
+        # key -> (how to compute it, topics read, seconds it took), most recently shown last
+        self._recent: OrderedDict[Hashable, tuple[Callable[[Tables], Any], tuple[str, ...], float]]
+        self._recent = OrderedDict()
+        self._versions = dict.fromkeys(TOPICS, 0)
+        self._everything = 0  # changes beyond the topics (a new contract)
+        #: Queries built once and kept (their SQL is kept by the connection).
+        self.built = Built()
         self.closed = False
 
     def tables(self) -> Tables:
         if self._tables is None:
             self._tables = open_source("store", self.database_url)
+            remember_sql(self._tables.backend)
         return self._tables
 
-    def get(self, key: Hashable, compute: Callable[[Tables], T]) -> T:
-        """The cached value of ``key``, or ``compute(tables)`` stored under it."""
-        now = time.monotonic()
+    def ahead(self, work: Callable[[Tables], Any]) -> None:
+        """Run ``work`` on the tables in the calling thread: building and compiling queries
+        ahead (the start-up's), never running them (the connection is the worker's)."""
+        work(self._worker.submit(REFRESH, self.tables).result())
+
+    def _stamp(self, reads: tuple[str, ...]) -> tuple[int, ...]:
+        return (self._everything, *(self._versions[topic] for topic in reads))
+
+    def _fresh(self, key: Hashable) -> tuple[bool, Any]:
         found = self._cache.get(key)
-        if found and found[0] > now and found[1] == self._generation:
-            return found[2]  # type: ignore[no-any-return]
-        with self._lock:
-            found = self._cache.get(key)
-            if found and found[0] > time.monotonic() and found[1] == self._generation:
-                return found[2]  # type: ignore[no-any-return]
-            generation = self._generation
-            value = self._worker.submit(lambda: compute(self.tables())).result()
-            if self.ttl > 0:
-                if len(self._cache) > 500:
-                    self._cache.clear()
-                self._cache[key] = (time.monotonic() + self.ttl, generation, value)
+        if found and found[0] > time.monotonic() and found[2] == self._stamp(found[1]):
+            return True, found[3]
+        return False, None
+
+    def get(
+        self, key: Hashable, compute: Callable[[Tables], T], reads: Collection[str] = TOPICS
+    ) -> T:
+        """The cached value of ``key``, or ``compute(tables)`` stored under it.
+
+        ``reads`` are the :data:`TOPICS` the value depends on: an action that changes one of
+        them drops it. ``compute`` must read the time (for sections "as of now") when it runs:
+        it may run again in the background after an action.
+        """
+        topics = tuple(t for t in TOPICS if t in reads)
+        while True:
+            ok, value = self._fresh(key)
+            if ok:
+                return value  # type: ignore[no-any-return]
+            with self._lock:
+                ok, value = self._fresh(key)
+                if ok:
+                    return value  # type: ignore[no-any-return]
+                stamp = self._stamp(topics)
+                pending = self._pending.get(key)
+                if pending is None or pending[1] != stamp or not pending[0].running():
+                    # none under way since the last action (or one queued behind requests)
+                    future = self._submit(REQUEST, key, compute, topics, stamp)
+                else:
+                    future = pending[0]
+            try:
+                result = future.result()
+            except CancelledError:
+                if self.closed:
+                    raise
+                continue
+            if result is not None:  # sections are never None: None is a refresh that gave way
+                return result  # to a newer action; then it is computed now
+
+    def _submit(
+        self,
+        priority: int,
+        key: Hashable,
+        compute: Callable[[Tables], T],
+        topics: tuple[str, ...],
+        stamp: tuple[int, ...],
+    ) -> Future[T | None]:
+        def job() -> T | None:
+            ok, value = self._fresh(key)
+            if ok:  # a request or refresh before this one got there first
+                return value  # type: ignore[no-any-return]
+            if priority == REFRESH and stamp != self._stamp(topics):
+                return None  # another action since: its own refresh comes after this one
+            started = time.monotonic()
+            value = compute(self.tables())
+            took = time.monotonic() - started
+            with self._lock:
+                if self.ttl > 0:
+                    if len(self._cache) > 500:
+                        self._cache.clear()
+                    self._cache[key] = (time.monotonic() + self.ttl, topics, stamp, value)
+                    self._recent[key] = (compute, topics, took)
+                    self._recent.move_to_end(key)
+                    while len(self._recent) > 4 * REFRESH_SECTIONS:
+                        self._recent.popitem(last=False)
+                if self._pending.get(key, (None,))[0] is future:
+                    del self._pending[key]
             return value
 
-    def changed(self) -> None:
-        """Data changed through the dashboard: nothing cached before now is shown again."""
-        self._generation += 1
-        self._cache.clear()
+        future = self._worker.submit(priority, job)
+        self._pending[key] = (future, stamp)
+        return future
+
+    def changed(self, topics: Collection[str] | None = None) -> None:
+        """Data changed through the dashboard: no section reading ``topics`` (``None``:
+        anything) that was cached before now is shown again; the recently shown ones are
+        computed again in the background."""
+        with self._lock:
+            if topics is None:
+                self._everything += 1
+                self._cache.clear()
+                self._recent.clear()  # computed with the contract of their time
+                return
+            for topic in topics:
+                self._versions[topic] += 1
+            dropped = set(topics)
+            for key, entry in list(self._cache.items()):
+                if dropped & set(entry[1]):
+                    del self._cache[key]
+            if self.closed or self.ttl <= 0:
+                return
+            again = [
+                (key, compute, reads)
+                for key, (compute, reads, took) in reversed(self._recent.items())
+                if dropped & set(reads) and took <= REFRESH_SECONDS
+            ]
+            for key, compute, reads in again[:REFRESH_SECTIONS]:
+                self._submit(REFRESH, key, compute, reads, self._stamp(reads))
 
     def close(self) -> None:
         def work() -> None:
@@ -72,5 +242,4 @@ class Analytics:
 
         with self._lock:
             self.closed = True
-            self._worker.submit(work).result()
-            self._worker.shutdown()
+        self._worker.shutdown(work)

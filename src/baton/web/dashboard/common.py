@@ -4,7 +4,7 @@ and running store work so that Baton's errors become an error page instead of JS
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -16,7 +16,7 @@ from baton.errors import BatonError
 from baton.service.contracts import contract_in_force
 from baton.store.uow import UnitOfWork
 from baton.web.context import AppContext
-from baton.web.dashboard.analytics import Analytics
+from baton.web.dashboard.analytics import TOPICS, Analytics
 from baton.web.dashboard.auth import Refused
 from baton.web.errors import status_of
 
@@ -44,12 +44,17 @@ async def read(ctx: AppContext, work: Callable[[UnitOfWork], T]) -> T:
         raise refused(exc) from exc
 
 
-async def write(ctx: AppContext, work: Callable[[UnitOfWork], T]) -> T:
+async def write(
+    ctx: AppContext, work: Callable[[UnitOfWork], T], changes: Collection[str] | None = None
+) -> T:
+    """``work`` in a write transaction; then the analytics that read what it ``changes`` (the
+    :data:`~baton.web.dashboard.analytics.TOPICS` it touches, ``None`` for anything) are
+    dropped from the cache."""
     try:
         value = await run_in_threadpool(ctx.write, work)
     except BatonError as exc:
         raise refused(exc) from exc
-    analytics_of(ctx).changed()
+    analytics_of(ctx).changed(changes)
     return value
 
 
@@ -61,11 +66,16 @@ def analytics_of(ctx: AppContext) -> Analytics:
     return found
 
 
-async def compute(ctx: AppContext, key: tuple[Any, ...], work: Callable[..., T]) -> T:
+async def compute(
+    ctx: AppContext,
+    key: tuple[Any, ...],
+    work: Callable[..., T],
+    reads: Collection[str] = TOPICS,
+) -> T:
     """A cached analytics section (see :mod:`baton.web.dashboard.analytics`)."""
     analytics = analytics_of(ctx)
     try:
-        return await run_in_threadpool(analytics.get, key, work)
+        return await run_in_threadpool(analytics.get, key, work, reads)
     except BatonError as exc:
         raise refused(exc) from exc
 

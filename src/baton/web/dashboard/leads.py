@@ -27,6 +27,7 @@ from baton.service.workbench import (
 )
 from baton.store.uow import UnitOfWork
 from baton.web.context import AppContext, Ctx
+from baton.web.dashboard.analytics import HANDOFF, STAGES
 from baton.web.dashboard.auth import ACTIONS, Refused, action_for, is_htmx, page_for
 from baton.web.dashboard.common import contract_now, read, refused, write
 from baton.web.dashboard.render import render
@@ -119,14 +120,22 @@ async def _row(
 
 
 async def _act(
-    request: Request, ctx: AppContext, viewer: Viewer, lead_id: int, work: Any, done: str
+    request: Request,
+    ctx: AppContext,
+    viewer: Viewer,
+    lead_id: int,
+    work: Any,
+    done: str,
+    changes: tuple[str, ...],
 ) -> Response:
+    """Run an action on the lead; ``changes`` are the analytics topics it touches."""
+
     def run(uow: UnitOfWork) -> Any:
         lead_in_scope(uow.session, scope_for(uow.session, viewer), lead_id, acting=True)
         return work(uow)
 
     try:
-        await write(ctx, run)
+        await write(ctx, run, changes)
     except Refused as exc:
         return await _row(
             request, ctx, viewer, lead_id, message=exc.message, ok=False, status=exc.status
@@ -151,7 +160,7 @@ async def accept(
     return await _act(
         request, ctx, viewer, lead_id,
         lambda uow: accept_lead(uow, lead_id, clock=ctx.clock, by=viewer.email, note=note),
-        f"Accepted lead {lead_id}: it is now a sales-qualified lead.",
+        f"Accepted lead {lead_id}: it is now a sales-qualified lead.", (STAGES, HANDOFF),
     )  # fmt: skip
 
 
@@ -175,7 +184,7 @@ async def reject(
     return await _act(
         request, ctx, viewer, lead_id,
         lambda uow: reject_lead(uow, lead_id, reason, clock=ctx.clock, by=viewer.email, note=note),
-        f"Rejected lead {lead_id} ({reason}): it went back to marketing.",
+        f"Rejected lead {lead_id} ({reason}): it went back to marketing.", (STAGES, HANDOFF),
     )  # fmt: skip
 
 
@@ -192,7 +201,7 @@ async def attempt(
     return await _act(
         request, ctx, viewer, lead_id,
         lambda uow: log_attempt(uow, lead_id, clock=ctx.clock, by=viewer.email, kind=kind, note=note),
-        f"Logged a {kind} attempt on lead {lead_id}.",
+        f"Logged a {kind} attempt on lead {lead_id}.", (HANDOFF,),
     )  # fmt: skip
 
 

@@ -17,20 +17,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from baton.analytics.attribution.store_journeys import LEVELS, OUTCOMES
 from baton.analytics.kpis import KPIS, OVERALL
+from baton.analytics.memo import Built
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
 from baton.contract.model import Contract
+from baton.domain.model import Clock
 from baton.service.attribution import AttributionQuery, attribute, model_list
 from baton.service.commitments import goals_report, records, sla_report
 from baton.service.funnel import funnel_report, stuck_report
-from baton.service.scoreboard import kpi_scoreboard
+from baton.service.scoreboard import kpi_query, kpi_scoreboard
 from baton.service.web_users import Viewer
 from baton.service.workbench import queue, rejections, scope_for
 from baton.web.context import Ctx
 from baton.web.dashboard import charts
-from baton.web.dashboard.analytics import Analytics
+from baton.web.dashboard.analytics import STAGES, TOPICS, Analytics
 from baton.web.dashboard.auth import SignedIn, page_for
 from baton.web.dashboard.common import (
+    analytics_of,
     choice,
     compute,
     contract_now,
@@ -48,38 +51,53 @@ BREAKDOWNS = ("channel", "owner", "team")
 DEFAULT_MODELS = ("first", "last", "linear", "time-decay", "w-shaped", "markov-1", "shapley")
 
 
-# -- the cached sections: each a cache key and how to compute it --------------------------------
+# -- the cached sections: each a cache key, how to compute it and what it reads ----------------
 # The key holds every picker the result depends on. Sections "as of now" (stuck leads, the
-# SLA, goals) are keyed without the time: the cache's time to live bounds how old they get.
-Section = tuple[tuple[Any, ...], Callable[[Tables], Any]]
+# SLA, goals) are keyed without the time: the cache's time to live bounds how old they get;
+# they read the clock when they run, since a section may be computed again after an action.
+# What a section reads are the analytics topics an action may change (a lead's stage, its
+# handoff); an action drops only the sections that read what it changed.
+Section = tuple[tuple[Any, ...], Callable[[Tables], Any], tuple[str, ...]]
 
 
-def kpis_section(contract: Contract, span: Period, by: str | None) -> Section:
-    return ("kpis", span.label, by), lambda t: kpi_scoreboard(t, contract, span, by)
-
-
-def goals_section(contract: Contract, now: dt.datetime) -> Section:
-    return ("goals",), lambda t: goals_report(t, contract, as_of=now)
-
-
-def funnel_section(contract: Contract, span: Period) -> Section:
-    return ("funnel", span.label), lambda t: funnel_report(t, contract, period=span.label)
-
-
-def cohort_section(contract: Contract, span: Period) -> Section:
-    return ("cohorts", span.label), lambda t: funnel_report(
-        t, contract, cohort="month", period=span.label
+def kpis_section(contract: Contract, span: Period, by: str | None, built: Built) -> Section:
+    return (
+        ("kpis", span.label, by),
+        lambda t: kpi_scoreboard(t, contract, span, by, built=built),
+        (STAGES,),
     )
 
 
-def stuck_section(contract: Contract, now: dt.datetime) -> Section:
-    return ("stuck",), lambda t: stuck_report(t, contract, as_of=now)
+def goals_section(contract: Contract, clock: Clock) -> Section:
+    return ("goals",), lambda t: goals_report(t, contract, as_of=clock()), TOPICS
 
 
-def sla_section(contract: Contract, span: Period, by: str, now: dt.datetime) -> Section:
+def funnel_section(contract: Contract, span: Period) -> Section:
+    return (
+        ("funnel", span.label),
+        lambda t: funnel_report(t, contract, period=span.label),
+        (STAGES,),
+    )
+
+
+def cohort_section(contract: Contract, span: Period) -> Section:
+    return (
+        ("cohorts", span.label),
+        lambda t: funnel_report(t, contract, cohort="month", period=span.label),
+        (STAGES,),
+    )
+
+
+def stuck_section(contract: Contract, clock: Clock) -> Section:
+    return ("stuck",), lambda t: stuck_report(t, contract, as_of=clock()), (STAGES,)
+
+
+def sla_section(contract: Contract, span: Period, by: str, clock: Clock) -> Section:
     grouping: Any = by
-    return ("sla", span.label, by), lambda t: sla_report(
-        t, contract, as_of=now, period=span, by=grouping
+    return (
+        ("sla", span.label, by),
+        lambda t: sla_report(t, contract, as_of=clock(), period=span, by=grouping),
+        TOPICS,
     )
 
 
@@ -88,22 +106,36 @@ def attribution_section(
 ) -> Section:
     query = AttributionQuery(models=models, outcome=outcome, level=level, period=span)
     key = ("attribution", models, outcome, level, span.label if span else None)
-    return key, lambda t: attribute(t, contract, query)
+    # only the MQL and SQL outcomes read the stage log; the others read touches, deals and
+    # who each lead is, which no dashboard action changes
+    reads = (STAGES,) if outcome in ("mql", "sql") else ()
+    return key, lambda t: attribute(t, contract, query), reads
 
 
-def warm(analytics: Analytics, contract: Contract, now: dt.datetime) -> None:
+def warm(analytics: Analytics, contract: Contract, clock: Clock) -> None:
     """Compute the sections every page opens with, so the first visitor does not wait."""
-    span = parse_period(None, contract, now)
-    for key, work in (
-        kpis_section(contract, span, None),
-        goals_section(contract, now),
+    span = parse_period(None, contract, clock())
+    for key, work, reads in (
+        kpis_section(contract, span, None, analytics.built),
+        goals_section(contract, clock),
         funnel_section(contract, span),
         cohort_section(contract, span),
-        stuck_section(contract, now),
-        sla_section(contract, span, "rep", now),
+        stuck_section(contract, clock),
+        sla_section(contract, span, "rep", clock),
         attribution_section(contract, DEFAULT_MODELS, "won", "account", None),
     ):
-        analytics.get(key, work)
+        analytics.get(key, work, reads)
+    # then the scoreboard's query for every choice of the pickers, built and compiled but not
+    # run: a choice made later only runs its SQL (building and compiling took longer)
+    now = clock()
+    for period in period_choices(contract, now):
+        chosen = parse_period(period, contract, now)
+        for by in (None, *BREAKDOWNS):
+
+            def compile_kpis(t: Tables, chosen: Period = chosen, by: str | None = by) -> None:
+                t.backend.compile(kpi_query(t, contract, chosen, by, analytics.built))
+
+            analytics.ahead(compile_kpis)
 
 
 @router.get("/")
@@ -119,8 +151,8 @@ async def scoreboard(
     now = ctx.clock()
     span = parse_period(request.query_params.get("period"), contract, now)
     by = choice(request.query_params.get("by"), BREAKDOWNS, "breakdown")
-    board = await compute(ctx, *kpis_section(contract, span, by))
-    goals = await compute(ctx, *goals_section(contract, now))
+    board = await compute(ctx, *kpis_section(contract, span, by, analytics_of(ctx).built))
+    goals = await compute(ctx, *goals_section(contract, ctx.clock))
     rows = records(board)
     groups = [OVERALL, *sorted({r["group"] for r in rows} - {OVERALL})]
     cells = {(r["kpi"], r["group"]): r for r in rows}
@@ -164,7 +196,7 @@ async def funnel_page(
     span = parse_period(request.query_params.get("period"), contract, now)
     pairs = await compute(ctx, *funnel_section(contract, span))
     cohorts = await compute(ctx, *cohort_section(contract, span))
-    stuck = await compute(ctx, *stuck_section(contract, now))
+    stuck = await compute(ctx, *stuck_section(contract, ctx.clock))
     steps = []
     for row in records(pairs):
         drop = None if row["conversion"] is None else 1 - row["conversion"]
@@ -215,7 +247,7 @@ async def sla_page(
     now = ctx.clock()
     span = parse_period(request.query_params.get("period"), contract, now)
     by = choice(request.query_params.get("by"), ("rep", "team"), "breakdown") or "rep"
-    report = await compute(ctx, *sla_section(contract, span, by, now))
+    report = await compute(ctx, *sla_section(contract, span, by, ctx.clock))
 
     def waiting(uow: Any) -> list[Any]:
         scope = scope_for(uow.session, viewer)
@@ -251,16 +283,15 @@ async def feedback(
     request: Request, ctx: Ctx, viewer: Annotated[Viewer, Depends(page_for("feedback"))]
 ) -> HTMLResponse:
     contract = await contract_now(ctx)
-    now = ctx.clock()
     months = int_param(request, "months", 6, 1, 36)
     zone = contract.business_hours.zone
-    since = now - dt.timedelta(days=31 * months)
+
+    def rejected(_: Tables) -> dict[str, Any]:
+        since = ctx.clock() - dt.timedelta(days=31 * months)
+        return ctx.read(lambda uow: rejections(uow.session, contract, since=since, zone=zone))
+
     # cached like the analytics: rejecting a lead in the dashboard clears it, so it shows at once
-    found = await compute(
-        ctx,
-        ("feedback", months),
-        lambda _: ctx.read(lambda uow: rejections(uow.session, contract, since=since, zone=zone)),
-    )
+    found = await compute(ctx, ("feedback", months), rejected, (STAGES,))
     items = found["items"]
     by_month = Counter((i["month"], i["reason_label"]) for i in items)
     chart_rows = [{"month": m, "reason": r, "leads": n} for (m, r), n in sorted(by_month.items())]

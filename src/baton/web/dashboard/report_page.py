@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
 from baton.contract.model import Contract
+from baton.domain.model import Clock
 from baton.errors import BatonError
 from baton.report import render_html
 from baton.report.week import check_started, last_complete_week, parse_week
@@ -36,8 +37,8 @@ def _week(text: str | None, zone: Any, now: dt.datetime) -> Period:
     return week
 
 
-def _render(tables: Tables, contract: Contract, week: Period, now: dt.datetime) -> str:
-    return render_html(tables, week, lambda: now, contract=contract)
+def _render(tables: Tables, contract: Contract, week: Period, clock: Clock) -> str:
+    return render_html(tables, week, clock, contract=contract)
 
 
 @router.get("/report", response_class=HTMLResponse)
@@ -52,6 +53,6 @@ async def report_page(
         raise refused(exc) from exc
     html = await compute(
         ctx, ("report", week.label, now.date().isoformat()),
-        lambda t: _render(t, contract, week, now),
+        lambda t: _render(t, contract, week, ctx.clock),
     )  # fmt: skip
     return HTMLResponse(html)
