@@ -125,17 +125,16 @@ def warm(analytics: Analytics, contract: Contract, clock: Clock) -> None:
         attribution_section(contract, DEFAULT_MODELS, "won", "account", None),
     ):
         analytics.get(key, work, reads)
-    # then the scoreboard's query for every choice of the pickers, built and compiled but not
-    # run: a choice made later only runs its SQL (building and compiling took longer)
-    now = clock()
-    for period in period_choices(contract, now):
-        chosen = parse_period(period, contract, now)
-        for by in (None, *BREAKDOWNS):
+    # then the scoreboard's query for each breakdown of the default period, built and compiled
+    # but not run: a breakdown chosen later only runs its SQL (building and compiling took
+    # longer). Other periods are compiled when first asked for: compiling all of them ahead
+    # costs half a minute of CPU at every start, which a server taking events cannot spare.
+    for by in BREAKDOWNS:
 
-            def compile_kpis(t: Tables, chosen: Period = chosen, by: str | None = by) -> None:
-                t.backend.compile(kpi_query(t, contract, chosen, by, analytics.built))
+        def compile_kpis(t: Tables, by: str | None = by) -> None:
+            t.backend.compile(kpi_query(t, contract, span, by, analytics.built))
 
-            analytics.ahead(compile_kpis)
+        analytics.ahead(compile_kpis)
 
 
 @router.get("/")
