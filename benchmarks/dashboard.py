@@ -36,20 +36,18 @@ import datetime as dt
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # benchmark the code of this checkout
 
-from report import machine, replace_section  # noqa: E402
+from report import free_port, machine, replace_section, wait_until_up  # noqa: E402
 
 BEGIN = "<!-- dashboard: written by benchmarks/dashboard.py; rerunning it replaces this section -->"
 END = "<!-- end of dashboard -->"
@@ -160,29 +158,10 @@ def pages(url: str, lead: int, *, every: bool) -> list[Page]:
 
 
 # -- the server and the signed-in client ----------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(base: str, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(1200):
-        if process.poll() is not None:
-            raise SystemExit(f"baton serve exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"baton serve did not answer at {base}")
-
-
 def serve(
     url: str, workdir: Path, cache_seconds: float | None
 ) -> tuple[str, subprocess.Popen[bytes]]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "BATON_DATABASE_URL": url,
@@ -196,7 +175,7 @@ def serve(
     with (workdir / f"server-{port}.log").open("wb") as log:
         server = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
-    _wait(base, server)
+    wait_until_up(base, server)
     return base, server
 
 

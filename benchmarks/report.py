@@ -9,7 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import socket
 import sqlite3
+import subprocess
+import time
+import urllib.request
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -183,3 +187,26 @@ def replace_section(path: Path, begin: str, end: str, new: str) -> None:
         text = text.rstrip("\n") + "\n\n" + new + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+# -- a server under test -------------------------------------------------------------------------
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(base: str, process: subprocess.Popen[bytes], *, tries: int = 1200) -> None:
+    """Wait for ``baton serve`` at ``base`` to answer ``/health`` (every 50 ms, ``tries`` times);
+    stop the benchmark if the process exits or never answers."""
+    for _ in range(tries):
+        if process.poll() is not None:
+            raise SystemExit(f"baton serve exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"baton serve did not answer at {base}")

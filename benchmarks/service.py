@@ -29,7 +29,6 @@ import os
 import queue
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # benchmark the code of this checkout
 
-from report import machine, replace_section  # noqa: E402
+from report import free_port, machine, replace_section, wait_until_up  # noqa: E402
 
 BEGIN = "<!-- service: written by benchmarks/service.py; rerunning it replaces this section -->"
 END = "<!-- end of service -->"
@@ -262,27 +261,6 @@ class Run:
         return float(self.result["events"]) / float(self.result["seconds"])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(base: str, process: subprocess.Popen[bytes]) -> None:
-    import urllib.request
-
-    for _ in range(600):
-        if process.poll() is not None:
-            raise SystemExit(f"baton serve exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"baton serve did not answer at {base}")
-
-
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time a process (and its waited-for children) used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -306,7 +284,7 @@ def measure(engine_name: str, url: str, args: argparse.Namespace, workdir: Path)
         form_key = create_token(uow.session, "bench forms", ["write"], clock=system_clock)[1]
         _seed_reps(uow.session, t)
         uow.commit()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -329,7 +307,7 @@ def measure(engine_name: str, url: str, args: argparse.Namespace, workdir: Path)
     with (workdir / f"server-{engine_name}.log").open("wb") as log:
         server = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=log)
     try:
-        _wait(base, server)
+        wait_until_up(base, server)
         load_before = os.getloadavg()[0]
         cpu_before = cpu_seconds(server.pid)
         done = subprocess.run(
