@@ -126,11 +126,6 @@ class Analytics:
             remember_sql(self._tables.backend)
         return self._tables
 
-    def ahead(self, work: Callable[[Tables], Any]) -> None:
-        """Run ``work`` on the tables in the calling thread: building and compiling queries
-        ahead (the start-up's), never running them (the connection is the worker's)."""
-        work(self._worker.submit(REFRESH, self.tables).result())
-
     def _stamp(self, reads: tuple[str, ...]) -> tuple[int, ...]:
         return (self._everything, *(self._versions[topic] for topic in reads))
 

@@ -25,7 +25,7 @@ from baton.domain.model import Clock
 from baton.service.attribution import AttributionQuery, attribute, model_list
 from baton.service.commitments import goals_report, records, sla_report
 from baton.service.funnel import funnel_report, stuck_report
-from baton.service.scoreboard import kpi_query, kpi_scoreboard
+from baton.service.scoreboard import kpi_scoreboard
 from baton.service.web_users import Viewer
 from baton.service.workbench import queue, rejections, scope_for
 from baton.web.context import Ctx
@@ -125,16 +125,6 @@ def warm(analytics: Analytics, contract: Contract, clock: Clock) -> None:
         attribution_section(contract, DEFAULT_MODELS, "won", "account", None),
     ):
         analytics.get(key, work, reads)
-    # then the scoreboard's query for each breakdown of the default period, built and compiled
-    # but not run: a breakdown chosen later only runs its SQL (building and compiling took
-    # longer). Other periods are compiled when first asked for: compiling all of them ahead
-    # costs half a minute of CPU at every start, which a server taking events cannot spare.
-    for by in BREAKDOWNS:
-
-        def compile_kpis(t: Tables, by: str | None = by) -> None:
-            t.backend.compile(kpi_query(t, contract, span, by, analytics.built))
-
-        analytics.ahead(compile_kpis)
 
 
 @router.get("/")
