@@ -52,20 +52,21 @@ def one_of(session: Session, column: Any, values: Iterable[Any]) -> Any:
     """``column IN values``: on PostgreSQL as ``column = ANY(array)``, one parameter, so the
     statement text stays the same whatever the count and psycopg can prepare it once."""
     wanted = sorted(set(values))
-    if session.get_bind().dialect.name == "postgresql":
-        kind = (
-            String() if isinstance(column.type, NullType) else column.type
-        )  # lower(...) is untyped
-        return column == any_(literal(wanted, ARRAY(kind)))
+    if dialect_of(session) == "postgresql":
+        return column == any_(literal(wanted, _array_of(column)))
     return column.in_(wanted)
+
+
+def _array_of(column: Any) -> ARRAY[Any]:
+    """A PostgreSQL array of ``column``'s type (text for an untyped one, like ``lower(...)``)."""
+    return ARRAY(String() if isinstance(column.type, NullType) else column.type)
 
 
 def one_of_param(dialect: str, column: Any, name: str) -> Any:
     """:func:`one_of` with the values left as parameter ``name`` (a list, given at execution),
     for statements built once per dialect."""
     if dialect == "postgresql":
-        kind = String() if isinstance(column.type, NullType) else column.type
-        return column == any_(bindparam(name, type_=ARRAY(kind)))
+        return column == any_(bindparam(name, type_=_array_of(column)))
     return column.in_(bindparam(name, expanding=True))
 
 

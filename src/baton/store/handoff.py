@@ -22,6 +22,7 @@ from baton.domain.routing import Candidate, LeadView, Roster
 from baton.errors import NotFound
 from baton.store import tables as t
 from baton.store.engine import translate_errors
+from baton.store.events import dialect_of
 
 #: Lead columns conditions can read (the rest of a lead is in its properties).
 LEAD_COLUMNS = (
@@ -201,27 +202,53 @@ def load_roster(
     ids = {i for i in (owner_id, *extra_ids) if i is not None}
     if not (teams or emails or ids):
         return Roster({})
-    today = now.astimezone(ZoneInfo(contract.business_hours.timezone)).date()
-    values: dict[str, Any] = {"teams": sorted(teams), "emails": sorted(emails), "ids": sorted(ids)}
-    values = {k: v for k, v in values.items() if v}
-    values |= {"since": today - dt.timedelta(days=1), "until": today + dt.timedelta(days=1)}
-    users: dict[int, tuple[t.User, str | None, t.RepAvailability | None]] = {}
-    off: dict[int, list[t.RepTimeOff]] = defaultdict(list)
+    values = {k: sorted(v) for k, v in (("teams", teams), ("emails", emails), ("ids", ids)) if v}
     query = _roster_query(bool(teams), bool(emails), bool(ids))
-    for user, team, availability, time_off in session.execute(query, values):
+    users, off = _users_with_time_off(session, contract, now, query, values)
+    return _roster(session, contract, users, teams, now, off)
+
+
+def load_all_reps(session: Session, contract: Contract, now: dt.datetime) -> Roster:
+    """Every user as a candidate, for a replay that must know them all."""
+    users, off = _users_with_time_off(session, contract, now, _roster_query(False, False, False))
+    teams = {team.lower() for _, team, _ in users if team}
+    return _roster(session, contract, users, teams, now, off)
+
+
+User = tuple[t.User, str | None, t.RepAvailability | None]
+
+
+def _users_with_time_off(
+    session: Session,
+    contract: Contract,
+    now: dt.datetime,
+    query: Select[t.User, str, t.RepAvailability, t.RepTimeOff],
+    values: dict[str, Any] | None = None,
+) -> tuple[list[User], dict[int, list[t.RepTimeOff]]]:
+    """The users ``query`` finds (with their team's name and availability) and each one's
+    time off that may cover today (a day either side, for time zones)."""
+    today = now.astimezone(ZoneInfo(contract.business_hours.timezone)).date()
+    bound = {
+        **(values or {}),
+        "since": today - dt.timedelta(days=1),
+        "until": today + dt.timedelta(days=1),
+    }
+    users: dict[int, User] = {}
+    off: dict[int, list[t.RepTimeOff]] = defaultdict(list)
+    for user, team, availability, time_off in session.execute(query, bound):
         users.setdefault(user.id, (user, team, availability))
         if time_off is not None:
             off[user.id].append(time_off)
-    return _roster(session, contract, list(users.values()), teams, now, off)
+    return list(users.values()), off
 
 
 @cache
 def _roster_query(
     teams: bool, emails: bool, ids: bool
 ) -> Select[t.User, str, t.RepAvailability, t.RepTimeOff]:
-    """Users in some teams, with some emails or with some ids (whichever are asked), with
-    their team's name, availability and time off that may cover ``since``..``until`` (a user
-    on a row per period of time off)."""
+    """Users in some teams, with some emails or with some ids (whichever are asked; every
+    user when none is), with their team's name, availability and time off that may cover
+    ``since``..``until`` (a user on a row per period of time off)."""
     wanted = []
     if teams:
         wanted.append(func.lower(t.Team.name).in_(_ids("teams")))
@@ -234,29 +261,14 @@ def _roster_query(
         t.RepTimeOff.ends_on >= bindparam("since"),
         t.RepTimeOff.starts_on <= bindparam("until"),
     )
-    return (
-        _users_query()
-        .add_columns(t.RepTimeOff)
-        .outerjoin(t.RepTimeOff, time_off)
-        .where(or_(*wanted))
-        .order_by(t.User.id, t.RepTimeOff.id)
-    )
-
-
-def load_all_reps(session: Session, contract: Contract, now: dt.datetime) -> Roster:
-    """Every user as a candidate, for a replay that must know them all."""
-    rows = session.execute(_users_query()).all()
-    teams = {name.lower() for _, name, _ in rows if name}
-    return _roster(session, contract, [(u, team, a) for u, team, a in rows], teams, now)
-
-
-def _users_query() -> Select[t.User, str, t.RepAvailability]:
-    """Users with their team's name and their availability, in one query."""
-    return (
-        select(t.User, t.Team.name, t.RepAvailability)
+    query = (
+        select(t.User, t.Team.name, t.RepAvailability, t.RepTimeOff)
         .outerjoin(t.Team, t.Team.id == t.User.team_id)
         .outerjoin(t.RepAvailability, t.RepAvailability.user_id == t.User.id)
+        .outerjoin(t.RepTimeOff, time_off)
+        .order_by(t.User.id, t.RepTimeOff.id)
     )
+    return query.where(or_(*wanted)) if wanted else query
 
 
 def availability_of(session: Session, ids: Sequence[int]) -> dict[int, t.RepAvailability]:
@@ -264,33 +276,6 @@ def availability_of(session: Session, ids: Sequence[int]) -> dict[int, t.RepAvai
         return {}
     rows = session.scalars(select(t.RepAvailability).where(t.RepAvailability.user_id.in_(ids)))
     return {a.user_id: a for a in rows}
-
-
-def time_off_of(
-    session: Session, ids: Sequence[int], around: dt.date
-) -> dict[int, list[t.RepTimeOff]]:
-    """Time off that may cover ``around`` (a day either side, for time zones)."""
-    out: dict[int, list[t.RepTimeOff]] = defaultdict(list)
-    if not ids:
-        return out
-    rows = session.scalars(
-        _TIME_OFF,
-        {
-            "ids": list(ids),
-            "since": around - dt.timedelta(days=1),
-            "until": around + dt.timedelta(days=1),
-        },
-    )
-    for row in rows:
-        out[row.user_id].append(row)
-    return out
-
-
-_TIME_OFF = select(t.RepTimeOff).where(
-    t.RepTimeOff.user_id.in_(_ids()),
-    t.RepTimeOff.ends_on >= bindparam("since"),
-    t.RepTimeOff.starts_on <= bindparam("until"),
-)
 
 
 def out_of_office(periods: Sequence[tuple[dt.date, dt.date]], day: dt.date) -> dt.date | None:
@@ -360,21 +345,17 @@ def _loads_query(zones: int) -> Select[int, Any, Any]:
 def _roster(
     session: Session,
     contract: Contract,
-    users: Sequence[tuple[t.User, str | None, t.RepAvailability | None]],
+    users: Sequence[User],
     teams: set[str],
     now: dt.datetime,
-    off: dict[int, list[t.RepTimeOff]] | None = None,
+    off: dict[int, list[t.RepTimeOff]],
 ) -> Roster:
-    """The roster of ``users``; their time off is read unless given in ``off``."""
-    ids = [u.id for u, _, _ in users]
+    """The roster of ``users``, whose time off is ``off``."""
     avail = {u.id: a for u, _, a in users if a is not None}
     zone_of = {
         u.id: ZoneInfo((a.timezone if a is not None else None) or contract.business_hours.timezone)
         for u, _, a in users
     }
-    today = now.astimezone(ZoneInfo(contract.business_hours.timezone)).date()
-    if off is None:
-        off = time_off_of(session, ids, today)
     open_load, today_load = _loads(session, zone_of, now)
     candidates = []
     members: dict[str, list[int]] = defaultdict(list)
@@ -421,7 +402,7 @@ def lock_cursors(
     if not pools:
         return {}
     rows = session.execute(
-        _lock_cursors_query(session.get_bind().dialect.name, tuple(pools)), {"now": now}
+        _lock_cursors_query(dialect_of(session), tuple(pools)), {"now": now}
     )
     return {pool: {int(k): float(v) for k, v in (state or {}).items()} for pool, state in rows}
 
