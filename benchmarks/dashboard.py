@@ -41,8 +41,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # benchmark the code of this checkout
@@ -234,13 +237,24 @@ def wait_warmed(client: object) -> None:
         timed(client, path)
 
 
-def run(
-    url: str, workdir: Path, waiting: list[int], found: list[Page], rounds: int, pause: float
-) -> None:
-    base, server = serve(url, workdir, None)
+@contextmanager
+def signed_in(url: str, workdir: Path, cache_seconds: float | None) -> Iterator[tuple[Any, str]]:
+    """A server on ``url`` (its cache as ``cache_seconds`` says), its default pages computed,
+    and a client signed in to it with its CSRF token; the server stops afterwards."""
+    base, server = serve(url, workdir, cache_seconds)
     try:
         client, csrf = sign_in(base)
         wait_warmed(client)
+        yield client, csrf
+        client.close()  # type: ignore[attr-defined]
+    finally:
+        stop(server)
+
+
+def run(
+    url: str, workdir: Path, waiting: list[int], found: list[Page], rounds: int, pause: float
+) -> None:
+    with signed_in(url, workdir, None) as (client, csrf):
         for _ in range(rounds):
             for page in found:
                 for path in page.urls:
@@ -252,21 +266,12 @@ def run(
                     accept(client, csrf, waiting)
                     time.sleep(pause)
                     page.ms.setdefault(MODES[1], []).append(timed(client, path))
-        client.close()  # type: ignore[attr-defined]
-    finally:
-        stop(server)
     # no cache at all: every request computes everything
-    base, server = serve(url, workdir, 0)
-    try:
-        client, _ = sign_in(base)
-        wait_warmed(client)
+    with signed_in(url, workdir, 0) as (client, _):
         for _ in range(rounds):
             for page in found:
                 for path in page.urls:
                     page.ms.setdefault(MODES[3], []).append(timed(client, path))
-        client.close()  # type: ignore[attr-defined]
-    finally:
-        stop(server)
 
 
 # -- the report ---------------------------------------------------------------------------------

@@ -90,7 +90,6 @@ def kpi_scoreboard(
         The rows of :func:`baton.analytics.kpis.kpi_table` with each KPI's ``name`` and
         ``unit`` from the catalogue, in the catalogue's order, the overall row first.
     """
-
     rows = tables.backend.execute(kpi_query(tables, contract, period, by, built))
     order = {k.key: n for n, k in enumerate(KPIS)}
     rows["name"] = rows["kpi"].map({k.key: k.name for k in KPIS})
