@@ -157,3 +157,55 @@ def test_only_a_sqlite_file_gets_a_checkpointer(database_url: str) -> None:
     assert (Checkpointer.for_engine(engine) is not None) == expected
     assert Checkpointer.for_engine(make_engine("sqlite://")) is None
     engine.dispose()
+
+
+@pytest.mark.parametrize("count", [1, 3, 40])
+def test_bulk_writes_store_every_value_and_hand_back_ids_in_order(engine: Engine, count: int) -> None:
+    """Ingestion's bulk inserts: on PostgreSQL, from a few rows on, a COPY with ids taken from
+    the table's sequence; below that, and on SQLite, statements. Each must store the same."""
+    from baton.store import events as bulk
+
+    at = dt.datetime(2026, 7, 1, 9, 30, 15, 123456, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    rows = [
+        {
+            "source": "test",
+            "external_id": f"L{n}",
+            "email": f"p{n}@example.com" if n % 2 else None,
+            "created_at": at + dt.timedelta(minutes=n),
+            # text a COPY must escape, and JSON of every shape
+            "first_name": "Tab\there, new\nline, back\\slash" if n == 0 else f"N{n}",
+            "properties": {"n": n, "list": [1, "two", None], "quote": 'say "hi"', "é": "ü"},
+        }
+        for n in range(count)
+    ]
+    with UnitOfWork(engine) as uow:
+        ids = bulk.insert_returning_ids(uow.session, bulk.LEADS, rows)
+        bulk.insert_many(
+            uow.session,
+            bulk.TOUCHPOINTS,
+            [
+                {"source": "test", "external_id": f"T{n}", "lead_id": lead_id, "channel": "direct", "properties": {"n": n}, "occurred_at": at}
+                for n, lead_id in enumerate(ids)
+            ],
+        )
+        uow.commit()
+    assert len(set(ids)) == count
+    with UnitOfWork(engine) as uow:
+        stored = {lead.id: lead for lead in uow.session.scalars(select(t.Lead))}
+        touches = {touch.external_id: touch for touch in uow.session.scalars(select(t.Touchpoint))}
+        for n, lead_id in enumerate(ids):
+            lead = stored[lead_id]
+            assert lead.external_id == f"L{n}" and lead.email == rows[n]["email"]
+            assert lead.first_name == rows[n]["first_name"]
+            assert lead.created_at == rows[n]["created_at"] and lead.created_at.tzinfo == dt.UTC
+            assert lead.properties == rows[n]["properties"]
+            assert lead.stage is None  # a column the rows leave out keeps its default
+            assert touches[f"T{n}"].lead_id == lead_id and touches[f"T{n}"].properties == {"n": n}
+    # a row that breaks a unique index fails like a statement does: our Conflict, nothing kept
+    with UnitOfWork(engine) as uow, pytest.raises(Conflict, match="storing"), translate_errors("storing"):
+        bulk.insert_many(uow.session, bulk.TOUCHPOINTS, [{**r, "external_id": "T0"} for r in [
+            {"source": "test", "lead_id": ids[0], "channel": "direct", "properties": {}, "occurred_at": at}
+        ] * max(count, bulk.COPY_FROM)])
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        assert uow.session.scalar(select(sa.func.count()).select_from(t.Touchpoint)) == count
