@@ -92,7 +92,7 @@ def planned_for_its_values(session: Session) -> Iterator[None]:
     if dialect_of(session) != "postgresql":
         yield
         return
-    driver = session.connection().connection.driver_connection
+    driver: Any = session.connection().connection.driver_connection
     threshold = driver.prepare_threshold
     driver.prepare_threshold = None
     try:
