@@ -173,3 +173,15 @@ def test_only_rule_models_are_computed_together() -> None:
     with pytest.raises(InvalidInput, match="markov-1: not a rule model"):
         credit_together(on_backend(ibis.duckdb.connect(), *frames(FIVE)), [models["markov-1"]])
     assert credit_together(on_backend(ibis.duckdb.connect(), *frames(FIVE)), []) == {}
+
+
+def test_the_data_driven_models_credit_nothing_when_no_journey_has_a_touch(backend: BaseBackend) -> None:
+    """A new store (events arriving, nothing converted or touched yet) on every engine: no
+    channel at all must still be a table the engine can hold (PostgreSQL refused an untyped one)."""
+    from baton.analytics.attribution.markov import markov
+    from baton.analytics.attribution.shapley import shapley
+
+    five = on_backend(backend, *frames(FIVE))
+    untouched = Journeys(five.touches.filter(ibis.literal(False)), five.journeys)
+    for credit in (shapley(untouched), markov(untouched)):
+        assert credit.empty or float(credit["conversions"].sum()) == 0.0

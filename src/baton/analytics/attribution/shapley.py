@@ -80,7 +80,11 @@ def coalition_counts(journeys: Journeys, codes: pd.DataFrame) -> ibis.Table:
     """
     touches = journeys.touches
     distinct = touches.select("journey_id", channel=touches.channel.fill_null(UNKNOWN)).distinct()
-    coded = distinct.join(ibis.memtable(codes), "channel")
+    # typed, so no channel at all is still a table PostgreSQL can hold
+    coded = distinct.join(
+        ibis.memtable(codes, schema={"channel": "string", "word": "int64", "bit": "int64"}),
+        "channel",
+    )
     words = int(codes["word"].max()) + 1 if len(codes) else 1
     masks = coded.group_by("journey_id").aggregate(
         **{
