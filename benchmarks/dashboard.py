@@ -286,7 +286,8 @@ def section(found: list[Page], args: argparse.Namespace, leads: int, about: dict
         "an action (which makes the page compute its numbers again).",
         "",
         f"Measured {about['date']} on {about['cpu']} ({about['cores']} cores, "
-        f"{about['memory']}), {about['system']}; {about['libraries']}.",
+        f"{about['memory']}), {about['system']}; {about['libraries']}; a reference loop of pure "
+        f"Python (`benchmarks/report.py` `reference_loop_ms`) took {about['speed']} on it.",
         "",
         f"Data: the demo, {leads:,} leads; `python benchmarks/dashboard.py --leads {args.leads} "
         f"--rounds {args.rounds}`: every URL {args.rounds} times each way. *Right after an "

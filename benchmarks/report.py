@@ -51,6 +51,20 @@ class Measured:
 LIBRARIES = ("duckdb", "ibis-framework", "pandas", "pyarrow")
 
 
+def reference_loop_ms() -> float:
+    """Milliseconds one core takes for a fixed pure-Python loop (3 million additions, best of
+    five). Hosts sold under the same CPU name have differed by half again on it, so it goes
+    beside the results: runs compare only when their reference loops are close."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for i in range(3_000_000):
+            total += i * i
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def machine(libraries: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
     """What the numbers were measured on: CPU model, cores, memory, system, library versions."""
     cpu = "unknown CPU"
@@ -66,6 +80,7 @@ def machine(libraries: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
         memory = f"{int(total.split()[1]) / 1024**2:.1f} GiB"
     versions = ", ".join(f"{name} {version(name)}" for name in libraries)
     return {
+        "speed": f"{reference_loop_ms():.0f} ms",
         "date": dt.date.today().isoformat(),
         "cpu": cpu,
         "cores": str(os.cpu_count()),

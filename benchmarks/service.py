@@ -385,7 +385,8 @@ def section(runs: list[Run], args: argparse.Namespace, about: dict[str, str]) ->
         "## Service: events in",
         "",
         f"Measured {about['date']} on {about['cpu']}, {about['cores']} cores, {about['memory']} of "
-        f"memory ({about['system']}; {about['libraries']}).",
+        f"memory ({about['system']}; {about['libraries']}); a reference loop of pure Python "
+        f"(`benchmarks/report.py` `reference_loop_ms`) took {about['speed']} on it.",
         "",
         f"**Method.** `python benchmarks/service.py` starts `baton serve` ({args.workers} uvicorn "
         f"process{'es' if args.workers > 1 else ''}) on a "
