@@ -209,3 +209,25 @@ def test_bulk_writes_store_every_value_and_hand_back_ids_in_order(engine: Engine
         uow.commit()
     with UnitOfWork(engine) as uow:
         assert uow.session.scalar(select(sa.func.count()).select_from(t.Touchpoint)) == count
+
+
+@pytest.mark.postgres
+def test_a_copy_whose_connection_is_lost_fails_as_a_store_error_and_the_pool_moves_on(postgres_url: str) -> None:
+    from baton.errors import StoreError
+    from baton.store import events as bulk
+
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    at = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
+    rows = [{"source": "test", "external_id": f"L{n}", "created_at": at, "properties": {}} for n in range(bulk.COPY_FROM)]
+    with UnitOfWork(engine) as uow, pytest.raises(StoreError, match="the database failed"), translate_errors("storing"):
+        pid = uow.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with engine.connect() as other:  # the server ends this session's connection
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        bulk.insert_many(uow.session, bulk.LEADS, rows)
+    with UnitOfWork(engine) as uow:  # the next transaction gets a working connection
+        bulk.insert_many(uow.session, bulk.LEADS, rows)
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        assert uow.session.scalar(select(sa.func.count()).select_from(t.Lead)) == bulk.COPY_FROM
+    engine.dispose()

@@ -231,7 +231,8 @@ def _copy(
     connection: Any, table: Table, names: Sequence[str], values: Sequence[tuple[Any, ...]]
 ) -> None:
     """``COPY table (names) FROM STDIN`` with ``values``, on the connection's transaction.
-    Driver errors come out as SQLAlchemy's, like any statement's."""
+    Driver errors come out as SQLAlchemy's, like any statement's, and a lost connection is
+    dropped from the pool."""
     dialect = connection.dialect
     preparer = dialect.identifier_preparer
     sql = (
@@ -244,8 +245,11 @@ def _copy(
             for row in values:
                 copy.write_row(row)
     except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, driver, None)
+        if lost:  # as for a statement: the pool must not hand out this connection again
+            connection.invalidate(exc)
         raise sa_exc.DBAPIError.instance(
-            sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+            sql, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
         ) from exc
 
 
