@@ -231,3 +231,43 @@ def test_a_copy_whose_connection_is_lost_fails_as_a_store_error_and_the_pool_mov
     with UnitOfWork(engine) as uow:
         assert uow.session.scalar(select(sa.func.count()).select_from(t.Lead)) == bulk.COPY_FROM
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_statistics_keeper_analyzes_a_young_table_once_it_has_grown_by_half(postgres_url: str) -> None:
+    from baton.store import events as bulk
+    from baton.store.engine import StatisticsKeeper
+
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    keeper = StatisticsKeeper.for_engine(engine)
+    assert keeper is not None and StatisticsKeeper.for_engine(make_engine("sqlite://")) is None
+    at = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
+
+    def add(first: int, count: int) -> None:
+        rows = [{"source": "test", "external_id": f"L{n}", "created_at": at, "properties": {}} for n in range(first, first + count)]
+        with UnitOfWork(engine) as uow:
+            bulk.insert_many(uow.session, bulk.LEADS, rows)
+            uow.commit()
+
+    def stale_within(seconds: float) -> list[str]:
+        # the server counts changes a moment after each transaction ends
+        deadline = time.monotonic() + seconds
+        with engine.connect() as conn:
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+            while True:
+                found = keeper.stale(auto)
+                if found or time.monotonic() > deadline:
+                    return found
+                time.sleep(0.2)
+
+    add(0, 400)
+    assert stale_within(2) == []  # fewer changes than MIN_CHANGES: left to autovacuum
+    add(400, 1_600)
+    assert stale_within(10) == ["leads"]
+    with engine.connect() as conn:
+        assert keeper.analyze_stale(conn.execution_options(isolation_level="AUTOCOMMIT")) == ["leads"]
+        assert conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE relname = 'leads'").scalar_one() == 2_000
+    add(2_000, 600)  # 2,000 analyzed, 600 more: not yet half again
+    assert stale_within(2) == []
+    engine.dispose()

@@ -209,7 +209,8 @@ class _Derivation:
         if not emails:
             return {}
         query = _by_email_query(store.dialect_of(self.session), model)
-        rows = self.session.scalars(query, {"emails": sorted(emails)})
+        with store.planned_for_its_values(self.session):
+            rows = list(self.session.scalars(query, {"emails": sorted(emails)}))
         return {row.email.lower(): row for row in rows}  # the newest record of an address wins
 
     def _prefetch(self, messages: Sequence[Message]) -> None:

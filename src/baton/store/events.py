@@ -84,10 +84,11 @@ def planned_for_its_values(session: Session) -> Iterator[None]:
 
     psycopg prepares a statement on the server after a few runs, and PostgreSQL may then keep a
     generic plan costed on the table sizes of that moment. For "identities of these kinds with
-    one of these 100 values" (or "events with one of these message ids") on a store that
-    starts empty, that plan was a scan of a nearly empty table, kept as the table grew: 10-20
-    ms a request after a few thousand visitors instead of ~1 ms through the unique index. Statements whose plan is the same at any size
-    (inserts, lookups by one key) stay prepared.
+    one of these 100 values" (or "events with one of these message ids", "leads with one of
+    these addresses") on a store that starts empty, that plan was a scan of a nearly empty
+    table, kept as the table grew: 10-20 ms a request after a few thousand visitors instead of
+    ~1 ms through the unique index. Statements whose plan is the same at any size (inserts,
+    lookups by one key) stay prepared.
     """
     if dialect_of(session) != "postgresql":
         yield

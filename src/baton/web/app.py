@@ -30,7 +30,7 @@ from baton.domain.model import Clock, system_clock
 from baton.errors import StoreError
 from baton.service.accounts import AccountDirectory
 from baton.service.contracts import apply_contract
-from baton.store.engine import Checkpointer, make_engine
+from baton.store.engine import Checkpointer, StatisticsKeeper, make_engine
 from baton.store.migrate import current_revision, head_revision
 from baton.web import dashboard, errors, handoff, leads, segment
 from baton.web.body import BodyGuard, limit_for
@@ -63,6 +63,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         )
         worker: BackgroundWorker | None = None
         checkpointer = Checkpointer.for_engine(writer)
+        statistics = StatisticsKeeper.for_engine(engine)
         try:
             if current_revision(engine) != head_revision():
                 raise StoreError(
@@ -71,6 +72,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
                 )
             if checkpointer is not None:
                 checkpointer.start()
+            if statistics is not None:
+                statistics.start()
             ctx = AppContext(
                 settings,
                 engine,
@@ -103,6 +106,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
                 await run_in_threadpool(worker.stop)
             if checkpointer is not None:
                 await run_in_threadpool(checkpointer.stop)
+            if statistics is not None:
+                await run_in_threadpool(statistics.stop)
             if writer is not engine:
                 writer.dispose()
             engine.dispose()
