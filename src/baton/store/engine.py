@@ -7,7 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy import exc as sa_exc
@@ -65,7 +65,29 @@ def _sqlite_backstop_checkpoints(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
 
 
-class Checkpointer:
+class Housekeeper:
+    """A store's upkeep, run every ``every`` seconds from a daemon thread of its own until
+    :meth:`stop`; subclasses say what one round does (:meth:`_run`)."""
+
+    def __init__(self, *, name: str, every: float) -> None:
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+
+class Checkpointer(Housekeeper):
     """Copies a SQLite database's write-ahead log back into its file, from a thread of its own.
 
     In WAL mode every commit appends to the log, and the commit that takes the log past
@@ -78,12 +100,8 @@ class Checkpointer:
     """
 
     def __init__(self, path: str, *, every: float = 0.5) -> None:
+        super().__init__(name="baton-sqlite-checkpoint", every=every)
         self.path = path
-        self.every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="baton-sqlite-checkpoint", daemon=True
-        )
 
     @classmethod
     def for_engine(cls, engine: Engine, *, every: float = 0.5) -> Checkpointer | None:
@@ -94,15 +112,6 @@ class Checkpointer:
         if not path or path == ":memory:" or path.startswith("file:"):
             return None
         return cls(path, every=every)
-
-    def start(self) -> Checkpointer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -117,7 +126,7 @@ class Checkpointer:
             connection.close()
 
 
-class StatisticsKeeper:
+class StatisticsKeeper(Housekeeper):
     """Keeps PostgreSQL's statistics of young, fast-growing tables current, from a thread.
 
     The planner picks plans by the table sizes its statistics give. Autovacuum refreshes
@@ -140,26 +149,13 @@ class StatisticsKeeper:
     SHARE = 0.5
 
     def __init__(self, engine: Engine, *, every: float = 3.0) -> None:
+        super().__init__(name="baton-postgres-statistics", every=every)
         self.engine = engine
-        self.every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="baton-postgres-statistics", daemon=True
-        )
 
     @classmethod
     def for_engine(cls, engine: Engine, *, every: float = 3.0) -> StatisticsKeeper | None:
         """A keeper for ``engine``'s database; ``None`` unless it is PostgreSQL."""
         return cls(engine, every=every) if engine.dialect.name == "postgresql" else None
-
-    def start(self) -> StatisticsKeeper:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
 
     def stale(self, connection: Connection) -> list[str]:
         """The tables whose statistics are behind by the rule above."""
