@@ -180,7 +180,7 @@ def insert_returning_ids(
     if connection.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
         # the ids first, from the table's sequence, then the rows with them in one COPY
         ids = _next_ids(connection, table, len(rows))
-        names, values = _bound(connection.dialect, table, rows)
+        names, values = _bound(connection.dialect, table, rows, json_text=True)
         _copy(
             connection, table, ["id", *names], [(i, *v) for i, v in zip(ids, values, strict=True)]
         )
