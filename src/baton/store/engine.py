@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Self
 
@@ -66,13 +66,13 @@ def _sqlite_backstop_checkpoints(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Housekeeper:
-    """A store's upkeep, run every ``every`` seconds from a daemon thread of its own until
-    :meth:`stop`; subclasses say what one round does (:meth:`_run`)."""
+    """A store's upkeep: ``target`` runs on a daemon thread of its own from :meth:`start`, and
+    is told to finish by :meth:`stop` (it waits on ``self._stop`` ``every`` seconds)."""
 
-    def __init__(self, *, name: str, every: float) -> None:
+    def __init__(self, *, name: str, every: float, target: Callable[[], None]) -> None:
         self.every = every
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=target, name=name, daemon=True)
 
     def start(self) -> Self:
         self._thread.start()
@@ -82,9 +82,6 @@ class Housekeeper:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
-
-    def _run(self) -> None:  # pragma: no cover - every subclass has its own
-        raise NotImplementedError
 
 
 class Checkpointer(Housekeeper):
@@ -100,7 +97,7 @@ class Checkpointer(Housekeeper):
     """
 
     def __init__(self, path: str, *, every: float = 0.5) -> None:
-        super().__init__(name="baton-sqlite-checkpoint", every=every)
+        super().__init__(name="baton-sqlite-checkpoint", every=every, target=self._run)
         self.path = path
 
     @classmethod
@@ -149,7 +146,7 @@ class StatisticsKeeper(Housekeeper):
     SHARE = 0.5
 
     def __init__(self, engine: Engine, *, every: float = 3.0) -> None:
-        super().__init__(name="baton-postgres-statistics", every=every)
+        super().__init__(name="baton-postgres-statistics", every=every, target=self._run)
         self.engine = engine
 
     @classmethod

@@ -256,15 +256,12 @@ def _copy(
 
 def _next_ids(connection: Any, table: Table, count: int) -> list[int]:
     """``count`` new ids from the sequence behind ``table.id`` (PostgreSQL)."""
-    query = _next_ids_query(table.name)
-    return [row[0] for row in connection.execute(query, {"table": table.name, "n": count})]
+    return [row[0] for row in connection.execute(_NEXT_IDS, {"table": table.name, "n": count})]
 
 
-@lru_cache(maxsize=16)
-def _next_ids_query(_table: str) -> Any:
-    return select(
-        func.nextval(func.pg_get_serial_sequence(bindparam("table", type_=String()), "id"))
-    ).select_from(func.generate_series(1, bindparam("n", type_=Integer())))
+_NEXT_IDS = select(
+    func.nextval(func.pg_get_serial_sequence(bindparam("table", type_=String()), "id"))
+).select_from(func.generate_series(1, bindparam("n", type_=Integer())))
 
 
 def _driver_insert(

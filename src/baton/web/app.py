@@ -62,18 +62,20 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
             else engine
         )
         worker: BackgroundWorker | None = None
-        checkpointer = Checkpointer.for_engine(writer)
-        statistics = StatisticsKeeper.for_engine(engine)
+        # SQLite: the log copied back off the request path; PostgreSQL: statistics kept
+        upkeep = [
+            h
+            for h in (Checkpointer.for_engine(writer), StatisticsKeeper.for_engine(engine))
+            if h is not None
+        ]
         try:
             if current_revision(engine) != head_revision():
                 raise StoreError(
                     f"the database at BATON_DATABASE_URL is not at schema {head_revision()}; "
                     "run `baton db upgrade`"
                 )
-            if checkpointer is not None:
-                checkpointer.start()
-            if statistics is not None:
-                statistics.start()
+            for housekeeper in upkeep:
+                housekeeper.start()
             ctx = AppContext(
                 settings,
                 engine,
@@ -104,10 +106,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         finally:
             if worker is not None:  # its current batch finishes before the engines close
                 await run_in_threadpool(worker.stop)
-            if checkpointer is not None:
-                await run_in_threadpool(checkpointer.stop)
-            if statistics is not None:
-                await run_in_threadpool(statistics.stop)
+            for housekeeper in upkeep:
+                await run_in_threadpool(housekeeper.stop)
             if writer is not engine:
                 writer.dispose()
             engine.dispose()
