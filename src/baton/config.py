@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     web_https: bool = False
     web_session_hours: float = Field(default=12.0, gt=0, le=24 * 90)
     web_cache_seconds: float = Field(default=300.0, ge=0)
+    web_analytics_copy: bool = True
 
     def runs_worker_in_serve(self, dialect: str) -> bool:
         """Whether ``baton serve`` on a database of ``dialect`` starts its own worker."""

@@ -10,13 +10,14 @@ each model's result in the store (``attribution_snapshots`` and ``attribution_cr
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
+import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 from sqlalchemy import select
@@ -122,29 +123,52 @@ def _cached(journeys: Journeys, backend: BaseBackend) -> Iterator[Journeys]:
     """The journeys computed once into temporary tables, so each model reads them, not the store.
 
     The tables are dropped on leaving. Not ``Table.cache()``: its release goes through Ibis's
-    ``drop_table``, which sqlglot 30 renders without the table's name.
+    ``drop_table``, which sqlglot 30 renders without the table's name. Temporary tables belong
+    to one connection, so their names only need to differ between the journeys asked: the
+    same journeys asked again get the same names, and every query over them is the same
+    expression again, whose SQL a connection that keeps it does not compile again.
     """
-    tag = uuid.uuid4().hex[:12]
+    tag = f"{hash(journeys.touches.op()) & 0xFFFF_FFFF_FFFF:012x}"
     made: list[str] = []
     try:
         tables = {}
         for part in ("touches", "journeys"):
             name = f"_baton_attribution_{part}_{tag}"
-            tables[part] = backend.create_table(name, getattr(journeys, part), temp=True)
+            _drop(backend, name)  # left behind by a run that was stopped
             made.append(name)
+            tables[part] = _temp_table(backend, name, getattr(journeys, part))
             if backend.name == "sqlite":
                 # SQLite joins two unindexed tables by a nested loop: joining the journeys to
                 # their touches took seconds (PostgreSQL and DuckDB hash-join them)
-                result = backend.raw_sql(
-                    f'CREATE INDEX "{name}_journey" ON "{name}" (journey_id)'
-                )
-                result.close()
+                _run(backend, f'CREATE INDEX "{name}_journey" ON "{name}" (journey_id)')
         yield replace(journeys, **tables)
     finally:
         for name in made:
-            result = backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
-            if result is not getattr(backend, "con", None):  # DuckDB hands back its connection
-                result.close()
+            _drop(backend, name)
+
+
+def _run(backend: BaseBackend, statement: str) -> None:
+    result = backend.raw_sql(statement)
+    if result is not getattr(backend, "con", None):  # DuckDB hands back its connection
+        result.close()
+
+
+def _drop(backend: BaseBackend, name: str) -> None:
+    _run(backend, f'DROP TABLE IF EXISTS "{name}"')
+
+
+def _temp_table(backend: BaseBackend, name: str, expr: ir.Table) -> ir.Table:
+    """``expr`` computed into the temporary table ``name``, as Ibis's ``create_table`` makes
+    one (columns typed by the expression's schema), but compiled through the backend's
+    ``compile``: a connection that keeps compiled SQL (:func:`~baton.analytics.memo.remember_sql`)
+    compiles the journeys of a query asked again only once."""
+    schema = expr.schema()
+    dialect = backend.dialect
+    columns = ", ".join(c.sql(dialect) for c in schema.to_sqlglot_column_defs(dialect))
+    _run(backend, f'CREATE TEMPORARY TABLE "{name}" ({columns})')
+    _run(backend, f'INSERT INTO "{name}" {backend.compile(expr)}')
+    namespace = ops.Namespace(database="temp" if backend.name == "sqlite" else None)
+    return ops.DatabaseTable(name, schema=schema, source=backend, namespace=namespace).to_expr()
 
 
 def attribute(tables: Tables, contract: Contract, query: AttributionQuery) -> AttributionResult:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.orm import Session
 
 from baton.contract.model import Contract
@@ -66,7 +66,7 @@ def lead_in_scope(session: Session, scope: Scope, lead_id: int, *, acting: bool 
     return lead
 
 
-def _name(lead: t.Lead) -> str:
+def _name(lead: t.Lead | Row[Any]) -> str:  # a lead, or a row of its columns
     person = " ".join(p for p in (lead.first_name, lead.last_name) if p)
     return person or lead.email or f"lead {lead.id}"
 
@@ -439,8 +439,11 @@ def rejections(
     the lead's first touch), and counts by month, channel and campaign."""
     rejecting = [s.key for s in contract.stages if s.kind in REJECTING_KINDS]
     labels = {r.key: r.label for r in contract.rejection_reasons}
+    # the columns shown, not the rows as objects: a year of rejections is thousands of rows
+    change_, lead_ = t.StageChangeRow, t.Lead
     rows = session.execute(
-        select(t.StageChangeRow, t.Lead)
+        select(change_.at, change_.reason, change_.actor, lead_.id, lead_.company, lead_.channel)
+        .add_columns(lead_.first_name, lead_.last_name, lead_.email)
         .join(t.Lead, t.Lead.id == t.StageChangeRow.subject_id)
         .where(
             t.StageChangeRow.subject == "lead",
@@ -449,22 +452,22 @@ def rejections(
         )
         .order_by(t.StageChangeRow.at.desc(), t.StageChangeRow.id.desc())
     ).all()
-    campaigns = _first_campaigns(session, sorted({lead.id for _, lead in rows}))
+    campaigns = _first_campaigns(session, sorted({row.id for row in rows}))
     items = []
-    for change, lead in rows:
-        reason = change.reason or NO_REASON
+    for row in rows:
+        reason = row.reason or NO_REASON
         items.append(
             {
-                "at": change.at,
-                "month": change.at.astimezone(zone).strftime("%Y-%m"),
-                "lead_id": lead.id,
-                "lead": _name(lead),
-                "company": lead.company,
+                "at": row.at,
+                "month": row.at.astimezone(zone).strftime("%Y-%m"),
+                "lead_id": row.id,
+                "lead": _name(row),
+                "company": row.company,
                 "reason": reason,
                 "reason_label": labels.get(reason, reason),
-                "channel": lead.channel or "unknown",
-                "campaign": campaigns.get(lead.id) or "(none)",
-                "by": change.actor,
+                "channel": row.channel or "unknown",
+                "campaign": campaigns.get(row.id) or "(none)",
+                "by": row.actor,
             }
         )
     return {"items": items, "reasons": labels}

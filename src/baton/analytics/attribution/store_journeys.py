@@ -16,6 +16,7 @@ import calendar
 from typing import Any, Literal
 
 import ibis
+import ibis.expr.operations as ops
 
 from baton.analytics.attribution.journeys import Journeys
 from baton.analytics.breakdowns import UNKNOWN
@@ -200,7 +201,7 @@ def _touches(t: Tables, people: ibis.Table, level: str, by: str, end: Any) -> ib
     if end is not None:
         tp = tp.filter(tp.occurred_at < end)
     contact = _first_lead_of_contact(people)
-    person = people.view()
+    person = _view(people, 1)
     chain = tp.left_join(contact, tp.contact_id == contact.c_contact).left_join(
         person, person.p_lead == tp.lead_id.coalesce(contact.c_lead)
     )
@@ -227,7 +228,7 @@ def _firsts(
     The lead whose creation the lead touch marks is the journey's lead at contact level and the
     account's first lead at account level.
     """
-    person = people.view()
+    person = _view(people, 2)
     subject = person.p_person if level == "contact" else person.p_account
     if outcome == "lead":
         rows = person.select(subject=subject, at=person.p_created, lead_at=person.p_created)
@@ -279,8 +280,8 @@ def _deals(
         conversions=conversions, value=value, opportunity_at=o.created_at, won_at=won_at,
     )  # fmt: skip
     contact = _first_lead_of_contact(people)
-    person = people.view()
-    first = people.view()
+    person = _view(people, 3)
+    first = _view(people, 4)
     first = first.group_by(f_account=first.p_account).aggregate(f_created=first.p_created.min())
     subject = _subject_of(level, deals.account_id, person)
     chain = (
@@ -388,3 +389,15 @@ def _shape(rows: ibis.Table) -> Journeys:
         ended_at=rows.at.max(),
     )
     return Journeys(touches=touches, journeys=journeys)
+
+
+def _view(table: ibis.Table, place: int) -> ibis.Table:
+    """``table.view()`` (a second name for a table joined beside itself) under a name fixed by
+    ``place``, one per place in this module where a view is made.
+
+    ``view()`` numbers each view it makes from a counter, so building the journeys again made a
+    different expression each time, whose SQL a connection that keeps compiled SQL
+    (:func:`baton.analytics.memo.remember_sql`) could never find again: every attribution was
+    compiled anew (about half its time on DuckDB). Views that Ibis numbers are never negative.
+    """
+    return ops.SelfReference(table.op(), identifier=-place).to_expr()

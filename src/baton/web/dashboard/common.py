@@ -45,23 +45,29 @@ async def read(ctx: AppContext, work: Callable[[UnitOfWork], T]) -> T:
 
 
 async def write(
-    ctx: AppContext, work: Callable[[UnitOfWork], T], changes: Collection[str] | None = None
+    ctx: AppContext,
+    work: Callable[[UnitOfWork], T],
+    changes: Collection[str] | None = None,
+    leads: Collection[int] = (),
 ) -> T:
     """``work`` in a write transaction; then the analytics that read what it ``changes`` (the
     :data:`~baton.web.dashboard.analytics.TOPICS` it touches, ``None`` for anything) are
-    dropped from the cache."""
+    dropped from the cache, and the rows of ``leads`` (the leads it changed) copied again."""
     try:
         value = await run_in_threadpool(ctx.write, work)
     except BatonError as exc:
         raise refused(exc) from exc
-    analytics_of(ctx).changed(changes)
+    analytics_of(ctx).changed(changes, leads)
     return value
 
 
 def analytics_of(ctx: AppContext) -> Analytics:
     found: Analytics | None = getattr(ctx, "_dashboard_analytics", None)
     if found is None:
-        found = Analytics(ctx.settings.database_url, ctx.settings.web_cache_seconds)
+        settings = ctx.settings
+        found = Analytics(
+            settings.database_url, settings.web_cache_seconds, copy=settings.web_analytics_copy
+        )
         ctx._dashboard_analytics = found  # type: ignore[attr-defined]
     return found
 

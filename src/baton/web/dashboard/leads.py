@@ -135,7 +135,7 @@ async def _act(
         return work(uow)
 
     try:
-        await write(ctx, run, changes)
+        await write(ctx, run, changes, leads=(lead_id,))
     except Refused as exc:
         return await _row(
             request, ctx, viewer, lead_id, message=exc.message, ok=False, status=exc.status

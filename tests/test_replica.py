@@ -1,0 +1,178 @@
+"""The dashboard's copy of a SQLite store in DuckDB (:mod:`baton.analytics.replica`): the same
+rows and types as an export, what the dashboard's actions change at once, the rest with the
+next whole copy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from sqlalchemy import Engine, func, select, update
+from tests.fixtures import ten_leads
+
+from baton.analytics.export import export_duckdb
+from baton.analytics.replica import Replica, sqlite_path
+from baton.analytics.source import Tables, from_store
+from baton.store import tables as t
+from baton.store.uow import UnitOfWork
+from baton.web.dashboard.analytics import STAGES, Analytics
+
+AT = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def store(sqlite_engine: Engine, sqlite_url: str, clock: object) -> str:
+    ten_leads.load(sqlite_engine, clock)
+    return sqlite_url
+
+
+def _move(engine: Engine, lead: int, stage: str, *, log: bool = True) -> None:
+    """Move ``lead`` to ``stage`` in the store, logging the move (as an action does) or not."""
+    with UnitOfWork(engine) as uow:
+        before = uow.session.scalar(select(t.Lead.stage).where(t.Lead.id == lead))
+        uow.session.execute(update(t.Lead).where(t.Lead.id == lead).values(stage=stage))
+        if log:
+            uow.session.add(
+                t.StageChangeRow(
+                    subject="lead",
+                    subject_id=lead,
+                    from_stage=before,
+                    to_stage=stage,
+                    at=AT,
+                    actor="test",
+                    recorded_at=AT,
+                )
+            )
+        uow.commit()
+
+
+def _stage(tables: Tables, lead: int) -> str:
+    return str(tables.leads.filter(tables.leads.id == lead).stage.execute().iloc[0])
+
+
+def _first_lead(engine: Engine) -> int:
+    with UnitOfWork(engine) as uow:
+        return int(uow.session.scalar(select(func.min(t.Lead.id))) or 0)
+
+
+def test_the_copy_holds_every_row_of_every_table_typed_as_an_export_types_it(
+    store: str, tmp_path: Path
+) -> None:
+    replica = Replica(sqlite_path(store))  # type: ignore[arg-type]
+    try:
+        copy = replica.tables().backend.con  # type: ignore[attr-defined]
+        source = from_store(store)
+        export_duckdb(source, tmp_path / "export.duckdb")
+        source.close()
+        with duckdb.connect(str(tmp_path / "export.duckdb"), read_only=True) as exported:
+            for name in Tables.names():
+                query = f'SELECT * FROM "{name}" ORDER BY id'
+                assert (
+                    copy.execute(f'DESCRIBE "{name}"').fetchall()
+                    == exported.execute(f'DESCRIBE "{name}"').fetchall()
+                ), name
+                assert copy.execute(query).fetchall() == exported.execute(query).fetchall(), name
+    finally:
+        replica.close()
+
+
+def test_catching_up_brings_new_rows_and_the_rows_of_the_leads_said_to_have_changed(
+    store: str, sqlite_engine: Engine
+) -> None:
+    replica = Replica(sqlite_path(store))  # type: ignore[arg-type]
+    try:
+        tables = replica.tables()
+        lead = _first_lead(sqlite_engine)
+        moves = int(tables.stage_changes.count().execute())
+        assert not replica.catch_up()  # nothing changed: nothing read
+
+        _move(sqlite_engine, lead, "recycled")
+        replica.touch([lead])
+        assert replica.catch_up()
+        assert _stage(tables, lead) == "recycled"
+        assert tables.stage_changes.count().execute() == moves + 1
+        assert tables.leads.count().execute() == 10  # the lead read again is there once
+        assert not replica.catch_up()
+    finally:
+        replica.close()
+
+
+def test_a_row_changed_elsewhere_arrives_with_the_next_whole_copy_once_it_is_due(
+    store: str, sqlite_engine: Engine
+) -> None:
+    replica = Replica(sqlite_path(store))  # type: ignore[arg-type]
+    try:
+        tables = replica.tables()
+        lead = _first_lead(sqlite_engine)
+        before = _stage(tables, lead)
+        assert not replica.due(0)  # nothing changed since the copy
+
+        _move(sqlite_engine, lead, "disqualified", log=False)  # as an import or event would
+        replica.catch_up()
+        assert _stage(tables, lead) == before  # not said to have changed: not read again
+        assert not replica.due(3600)  # the copy is younger than the cache time
+        assert replica.due(0)
+        replica.load()
+        assert _stage(tables, lead) == "disqualified"
+        assert not replica.due(0)
+    finally:
+        replica.close()
+
+
+def test_the_dashboards_analytics_compute_on_the_copy_and_see_an_action_at_once(
+    store: str, sqlite_engine: Engine
+) -> None:
+    analytics = Analytics(store, 300, copy=True)
+    lead = _first_lead(sqlite_engine)
+
+    def recycled(tables: Tables) -> tuple[str, int]:
+        leads = tables.leads
+        return tables.backend.name, int(leads.filter(leads.stage == "recycled").count().execute())
+
+    try:
+        engine_name, before = analytics.get(("recycled",), recycled, (STAGES,))
+        assert engine_name == "duckdb"
+        _move(sqlite_engine, lead, "recycled")
+        analytics.changed([STAGES], leads=[lead])
+        assert analytics.get(("recycled",), recycled, (STAGES,)) == ("duckdb", before + 1)
+    finally:
+        analytics.close()
+
+
+def test_without_a_cache_or_on_postgresql_the_analytics_read_the_store(store: str) -> None:
+    assert sqlite_path("postgresql://u@localhost/baton") is None
+    assert sqlite_path("sqlite://") is None
+    analytics = Analytics(store, 0, copy=True)  # nothing kept: every request reads the store
+    try:
+        assert analytics.get(("engine",), lambda tables: tables.backend.name) == "sqlite"
+    finally:
+        analytics.close()
+
+
+def test_the_dashboard_copies_the_store_again_beside_the_copy_in_use_once_it_is_due(
+    store: str, sqlite_engine: Engine
+) -> None:
+    analytics = Analytics(store, 0.2, copy=True)
+    lead = _first_lead(sqlite_engine)
+
+    def stage(tables: Tables) -> str:
+        return _stage(tables, lead)
+
+    try:
+        before = analytics.get(("stage",), stage)
+        copied = analytics._replica.loaded_at  # type: ignore[union-attr]
+        _move(sqlite_engine, lead, "disqualified", log=False)  # changed in place, unannounced
+        time.sleep(0.3)
+        # computed on the copy in use, which is then copied again in the background
+        assert analytics.get(("stage",), stage) == before
+        deadline = time.monotonic() + 30
+        while analytics._replica.loaded_at == copied:  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "the copy was not made again"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert analytics.get(("stage",), stage) == "disqualified"
+    finally:
+        analytics.close()
