@@ -5,6 +5,7 @@ next whole copy."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from pathlib import Path
 
@@ -174,5 +175,35 @@ def test_the_dashboard_copies_the_store_again_beside_the_copy_in_use_once_it_is_
             time.sleep(0.05)
         time.sleep(0.3)
         assert analytics.get(("stage",), stage) == "disqualified"
+    finally:
+        analytics.close()
+
+
+def test_sections_computed_ahead_are_kept_on_a_thread_of_their_own_and_dropped_by_an_action(
+    store: str, sqlite_engine: Engine
+) -> None:
+    analytics = Analytics(store, 300, copy=True)
+    lead = _first_lead(sqlite_engine)
+    threads: list[str] = []
+
+    def recycled(tables: Tables) -> int:
+        threads.append(threading.current_thread().name)
+        leads = tables.leads
+        return int(leads.filter(leads.stage == "recycled").count().execute())
+
+    try:
+        before = analytics.get(("shown",), recycled, (STAGES,))
+        analytics.ahead([(("next",), recycled, (STAGES,))])
+        deadline = time.monotonic() + 30
+        while len(threads) < 2:
+            assert time.monotonic() < deadline, "nothing was computed ahead"
+            time.sleep(0.02)
+        time.sleep(0.1)
+        assert analytics.get(("next",), recycled, (STAGES,)) == before  # kept: not computed again
+        assert len(threads) == 2 and threads[0] != threads[1]
+
+        _move(sqlite_engine, lead, "recycled")
+        analytics.changed([STAGES], leads=[lead])
+        assert analytics.get(("next",), recycled, (STAGES,)) == before + 1
     finally:
         analytics.close()

@@ -65,6 +65,7 @@ class Replica:
         """The copy's tables, made on first use."""
         if self._tables is None:
             self._backend = ibis.duckdb.connect()
+            self._backend.con = _PerThread(self._backend.con)
             for name in Tables.names():
                 schema = arrow_schema(name)
                 self._raw().register("_baton_incoming", schema.empty_table())
@@ -99,7 +100,7 @@ class Replica:
                 copies = {name: self._read(store, name, "") for name in Tables.names()}
         finally:
             store.close()
-        cursor = self._raw().cursor()  # DuckDB: another connection to the same database
+        cursor = self._raw().fresh()  # another connection to the same database
         try:
             for name, rows in copies.items():
                 staged = f"_baton_next_{name}"
@@ -227,6 +228,50 @@ class Replica:
 
     def _insert(self, name: str, rows: pa.Table) -> None:
         _insert(self._raw(), name, rows)
+
+
+class _PerThread:
+    """A DuckDB connection that each thread uses through a cursor of its own.
+
+    DuckDB connections are not to be shared between threads; the cursors of one connection are
+    connections of their own to the same database. So the thread that made the copy uses the
+    connection, and any other thread (the dashboard computing ahead) gets a cursor the first
+    time it asks: the Ibis backend and its tables, its kept expressions and compiled SQL are
+    the same for every thread, each thread's queries and temporary tables its own.
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self._main = connection
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self._cursors: list[Any] = []
+        self._lock = threading.Lock()
+
+    def _mine(self) -> Any:
+        found = getattr(self._local, "connection", None)
+        if found is None:
+            if threading.get_ident() == self._owner:
+                found = self._main
+            else:
+                found = self._main.cursor()
+                with self._lock:
+                    self._cursors.append(found)
+            self._local.connection = found
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._mine(), name)
+
+    def fresh(self) -> Any:
+        """A cursor for one piece of work, for the caller to close."""
+        return self._main.cursor()
+
+    def close(self) -> None:
+        with self._lock:
+            cursors, self._cursors = self._cursors, []
+        for cursor in cursors:
+            cursor.close()
+        self._main.close()
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ def _cached(journeys: Journeys, backend: BaseBackend) -> Iterator[Journeys]:
 
 def _run(backend: BaseBackend, statement: str) -> None:
     result = backend.raw_sql(statement)
-    if result is not getattr(backend, "con", None):  # DuckDB hands back its connection
+    if backend.name != "duckdb":  # DuckDB hands back its connection, others a cursor
         result.close()
 
 

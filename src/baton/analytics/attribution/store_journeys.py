@@ -20,6 +20,7 @@ import ibis.expr.operations as ops
 
 from baton.analytics.attribution.journeys import Journeys
 from baton.analytics.breakdowns import UNKNOWN
+from baton.analytics.memo import Built
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
 from baton.contract.load import did_you_mean
@@ -127,7 +128,32 @@ def build_journeys(
     check_choice(outcome, OUTCOMES, "--outcome")
     check_choice(level, LEVELS, "--level")
     check_choice(by, BYS, "--by")
-    start, end = period.bounds() if period is not None else (None, None)
+    bounds = period.bounds() if period is not None else None
+    key = ("journeys", outcome, level, by, lookback_days, bounds, untouched)
+    return _BUILT.get(
+        key,
+        lambda: _build(tables, contract, outcome, level, by, lookback_days, bounds, untouched),
+        tables,
+        contract,
+    )
+
+
+#: Journeys built lately, by what they were built from (building one takes 50-150 ms of
+#: Python; the weekly report and an attribution of the same week ask for the same journeys).
+_BUILT = Built(size=16)
+
+
+def _build(
+    tables: Tables,
+    contract: Contract,
+    outcome: str,
+    level: str,
+    by: str,
+    lookback_days: int | None,
+    bounds: tuple[Any, Any] | None,
+    untouched: bool,
+) -> Journeys:
+    start, end = bounds if bounds is not None else (None, None)
     people = _people(tables)
     touches = _touches(tables, people, level, by, end)
     if outcome in ONCE:

@@ -22,6 +22,11 @@ DuckDB (:mod:`baton.analytics.replica`; ``BATON_WEB_ANALYTICS_COPY``), several t
 than SQLite. Before each computation the copy takes in the rows added since and the leads the
 dashboard's actions named (:meth:`Analytics.changed`); once older than the cache time, with
 the store changed, it is copied whole again in the background, after requests and refreshes.
+There, the Attribution and Feedback pages also have their other picker choices computed ahead
+(:meth:`Analytics.ahead`) on a second thread, so that the next choice a person picks is ready,
+or, after an action dropped it, needs only its SQL run again. (Computing every page's choices
+ahead was tried: on two cores it slowed the requests it shared the processor with more than it
+saved; an attribution choice is the one that takes long enough to be worth it.)
 
 The Ibis connection is opened once and used by one thread of its own, which runs one section at
 a time, requests before refreshes: a SQLite connection may be used only by the thread that
@@ -30,13 +35,14 @@ opened it. Two requests for the same section wait for the one computation.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Hashable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from concurrent.futures import CancelledError, Future
 from typing import Any, TypeVar
 
@@ -67,12 +73,12 @@ REQUEST, REFRESH, RELOAD = 0, 1, 2  # job priorities: a smaller number runs firs
 class _Worker:
     """The one thread that uses the connection, running jobs by priority, then in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "baton-analytics") -> None:
         self._jobs: queue.PriorityQueue[tuple[int, int, Callable[[], Any] | None, Future[Any]]]
         self._jobs = queue.PriorityQueue()
         self._order = itertools.count()
         self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="baton-analytics", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def submit(self, priority: int, job: Callable[[], T]) -> Future[T]:
@@ -130,6 +136,9 @@ class Analytics:
         #: Queries built once and kept (their SQL is kept by the connection).
         self.built = Built()
         self.closed = False
+        # computing ahead: a second thread, on the copy only (its connection serves threads)
+        self._ahead = _Worker("baton-analytics-ahead") if self._replica is not None else None
+        self._queued: set[Hashable] = set()  # keys waiting or under way there
 
     def tables(self) -> Tables:
         if self._tables is None:
@@ -169,6 +178,51 @@ class Analytics:
             self._worker.submit(RELOAD, lambda: install(snapshot))
 
         threading.Thread(target=copy, name="baton-analytics-copy", daemon=True).start()
+
+    def ahead(self, sections: Iterable[tuple[Hashable, Callable[[Tables], Any], Collection[str]]]) -> None:
+        """Compute ``sections`` (key, how, topics read, as for :meth:`get`) in the background,
+        on a thread of their own beside the one requests use, and keep them as :meth:`get`
+        would: the other choices of a page's pickers, which a person is likely to pick next.
+
+        Only over the copy of a SQLite store, and only those not kept or under way already.
+        Each is computed after the copy has taken in what changed, and not kept if an action
+        changed what it reads meanwhile. A request never waits for this work (it has a thread
+        of its own), but shares the processor with it.
+        """
+        if self._ahead is None or self.closed:
+            return
+        for key, compute, reads in sections:
+            topics = tuple(t for t in TOPICS if t in reads)
+            with self._lock:
+                if key in self._queued or key in self._pending or self._fresh(key)[0]:
+                    continue
+                self._queued.add(key)
+            self._ahead.submit(REQUEST, functools.partial(self._early, key, compute, topics))
+
+    def _early(
+        self, key: Hashable, compute: Callable[[Tables], Any], topics: tuple[str, ...]
+    ) -> None:
+        try:
+            if self._fresh(key)[0] or self.closed:
+                return
+            # the copy takes in what changed on the requests' thread (it owns the store's
+            # connection); what this computes is then at least as new as that
+            stamp = self._stamp(topics)
+            self._worker.submit(REQUEST, self.tables).result()
+            started = time.monotonic()
+            assert self._tables is not None
+            value = compute(self._tables)
+            took = time.monotonic() - started
+            with self._lock:
+                if stamp == self._stamp(topics) and not self._fresh(key)[0]:
+                    self._keep(key, compute, topics, stamp, value, took, shown=False)
+        except CancelledError:
+            pass
+        except Exception:  # the page computes it when asked, and says what went wrong then
+            log.debug("could not compute %r ahead", key, exc_info=True)
+        finally:
+            with self._lock:
+                self._queued.discard(key)
 
     def _stamp(self, reads: tuple[str, ...]) -> tuple[int, ...]:
         return (self._everything, *(self._versions[topic] for topic in reads))
@@ -232,14 +286,7 @@ class Analytics:
             took = time.monotonic() - started
             self._maybe_reload()
             with self._lock:
-                if self.ttl > 0:
-                    if len(self._cache) > 500:
-                        self._cache.clear()
-                    self._cache[key] = (time.monotonic() + self.ttl, topics, stamp, value)
-                    self._recent[key] = (compute, topics, took)
-                    self._recent.move_to_end(key)
-                    while len(self._recent) > 4 * REFRESH_SECTIONS:
-                        self._recent.popitem(last=False)
+                self._keep(key, compute, topics, stamp, value, took, shown=True)
                 if self._pending.get(key, (None,))[0] is future:
                     del self._pending[key]
             return value
@@ -247,6 +294,30 @@ class Analytics:
         future = self._worker.submit(priority, job)
         self._pending[key] = (future, stamp)
         return future
+
+    def _keep(
+        self,
+        key: Hashable,
+        compute: Callable[[Tables], Any],
+        topics: tuple[str, ...],
+        stamp: tuple[int, ...],
+        value: Any,
+        took: float,
+        *,
+        shown: bool,
+    ) -> None:
+        """Keep a computed section (under ``self._lock``); ``shown``: asked for by a page, so
+        among those computed again after an action."""
+        if self.ttl <= 0:
+            return
+        if len(self._cache) > 500:
+            self._cache.clear()
+        self._cache[key] = (time.monotonic() + self.ttl, topics, stamp, value)
+        if shown:
+            self._recent[key] = (compute, topics, took)
+            self._recent.move_to_end(key)
+            while len(self._recent) > 4 * REFRESH_SECTIONS:
+                self._recent.popitem(last=False)
 
     def changed(self, topics: Collection[str] | None = None, leads: Collection[int] = ()) -> None:
         """Data changed through the dashboard: no section reading ``topics`` (``None``:
@@ -287,4 +358,6 @@ class Analytics:
 
         with self._lock:
             self.closed = True
+        if self._ahead is not None:
+            self._ahead.shutdown(lambda: None)
         self._worker.shutdown(work)

@@ -28,7 +28,7 @@ from baton.service.funnel import funnel_report, stuck_report
 from baton.service.scoreboard import kpi_scoreboard
 from baton.service.web_users import Viewer
 from baton.service.workbench import queue, rejections, scope_for
-from baton.web.context import Ctx
+from baton.web.context import AppContext, Ctx
 from baton.web.dashboard import charts
 from baton.web.dashboard.analytics import STAGES, TOPICS, Analytics
 from baton.web.dashboard.auth import SignedIn, page_for
@@ -47,6 +47,8 @@ from baton.web.dashboard.render import render
 router = APIRouter(include_in_schema=False)
 
 BREAKDOWNS = ("channel", "owner", "team")
+#: The Feedback page's choices of months (any other may be typed in the address).
+FEEDBACK_MONTHS = (6, 3, 12, 24)
 #: The models the Attribution page puts side by side unless asked for others.
 DEFAULT_MODELS = ("first", "last", "linear", "time-decay", "w-shaped", "markov-1", "shapley")
 
@@ -101,6 +103,18 @@ def sla_section(contract: Contract, span: Period, by: str, clock: Clock) -> Sect
     )
 
 
+def feedback_section(ctx: AppContext, contract: Contract, months: int) -> Section:
+    """Rejections of the last ``months``: read from the store (they are few), cached like the
+    analytics, so rejecting a lead in the dashboard clears them and the rejection shows."""
+    zone = contract.business_hours.zone
+
+    def rejected(_: Tables) -> dict[str, Any]:
+        since = ctx.clock() - dt.timedelta(days=31 * months)
+        return ctx.read(lambda uow: rejections(uow.session, contract, since=since, zone=zone))
+
+    return ("feedback", months), rejected, (STAGES,)
+
+
 def attribution_section(
     contract: Contract, models: tuple[str, ...], outcome: str, level: str, span: Period | None
 ) -> Section:
@@ -125,6 +139,13 @@ def warm(analytics: Analytics, contract: Contract, clock: Clock) -> None:
         attribution_section(contract, DEFAULT_MODELS, "won", "account", None),
     ):
         analytics.get(key, work, reads)
+
+
+def _periods(contract: Contract, now: dt.datetime, shown: Period | None) -> list[Period]:
+    """The periods the pickers offer, the one ``shown`` left out: what to compute ahead."""
+    zone = contract.business_hours.zone
+    found = [Period.parse(label, zone) for label in period_choices(contract, now)]
+    return [p for p in found if shown is None or p.label != shown.label]
 
 
 @router.get("/")
@@ -274,13 +295,10 @@ async def feedback(
     contract = await contract_now(ctx)
     months = int_param(request, "months", 6, 1, 36)
     zone = contract.business_hours.zone
-
-    def rejected(_: Tables) -> dict[str, Any]:
-        since = ctx.clock() - dt.timedelta(days=31 * months)
-        return ctx.read(lambda uow: rejections(uow.session, contract, since=since, zone=zone))
-
-    # cached like the analytics: rejecting a lead in the dashboard clears it, so it shows at once
-    found = await compute(ctx, ("feedback", months), rejected, (STAGES,))
+    found = await compute(ctx, *feedback_section(ctx, contract, months))
+    analytics_of(ctx).ahead(
+        feedback_section(ctx, contract, other) for other in FEEDBACK_MONTHS if other != months
+    )
     items = found["items"]
     by_month = Counter((i["month"], i["reason_label"]) for i in items)
     chart_rows = [{"month": m, "reason": r, "leads": n} for (m, r), n in sorted(by_month.items())]
@@ -298,6 +316,7 @@ async def feedback(
         {
             "title": "Feedback",
             "months": months,
+            "choices": sorted(FEEDBACK_MONTHS),
             "items": items[:100],
             "total": len(items),
             "reasons": reasons,
@@ -323,6 +342,21 @@ async def attribution_page(
     asked = tuple(m for m in request.query_params.getlist("model") if m) or DEFAULT_MODELS
     models = tuple(choice(m, tuple(known), "model") or m for m in asked)
     result = await compute(ctx, *attribution_section(contract, models, outcome, level, span))
+    # the other outcomes and levels over all time, and these over the other periods: a choice
+    # not computed yet takes half a second to seconds, the most of any page's
+    analytics_of(ctx).ahead(
+        [
+            *(
+                attribution_section(contract, models, other_outcome, other_level, None)
+                for other_outcome in OUTCOMES
+                for other_level in LEVELS
+            ),
+            *(
+                attribution_section(contract, models, outcome, level, other)
+                for other in _periods(contract, now, None)
+            ),
+        ]
+    )
     credit = records(result.credit)
     channels = sorted({r["channel"] for r in credit})
     table = {(r["channel"], r["model"]): r for r in credit}
