@@ -20,7 +20,7 @@ On SQLite, the default demo (``baton demo``: 20,000 leads over 18 months) in a f
      ``--pause`` seconds (1) later, as a person goes back to the page they were on: the
      sections it showed are computed again in the background meanwhile;
    - **no cache**: a second server with ``BATON_WEB_CACHE_SECONDS=0``, where every request
-     computes everything (the worst case: nothing cached at all);
+     computes everything in SQLite (the worst case: nothing cached, no DuckDB copy);
 
 4. writes per page the median and the slowest answer against the goal (300 ms) into the
    dashboard section of ``--out``.
@@ -292,11 +292,14 @@ def section(found: list[Page], args: argparse.Namespace, leads: int, about: dict
         f"Data: the demo, {leads:,} leads; `python benchmarks/dashboard.py --leads {args.leads} "
         f"--rounds {args.rounds}`: every URL {args.rounds} times each way. *Right after an "
         "action*: a lead accepted just before (the sections that read leads' stages are "
-        f"dropped); *back after an action*: another lead accepted and the URL asked again "
+        "dropped); this is also the URL's first request on that server, so it pays for "
+        "building and compiling the page's queries unless they were computed ahead (the "
+        f"Attribution page's other choices are); *back after an action*: another lead accepted and the URL asked again "
         f"{args.pause:g} s later (what was shown is recomputed in the background meanwhile); "
         "*warm*: the same URL again at once; "
         "*no cache*: a server with `BATON_WEB_CACHE_SECONDS=0`, every request computing "
-        "its numbers (the compiled queries are still kept).",
+        "its numbers in SQLite itself (the compiled queries are still kept; the DuckDB copy "
+        "of `BATON_WEB_ANALYTICS_COPY` serves only servers that keep sections).",
         "",
         "| page | URLs | right after an action p50 / max (ms) | back after an action p50 / max "
         "(ms) | warm p50 / max (ms) | no cache p50 / max (ms) | goal met |",
