@@ -207,3 +207,20 @@ def test_sections_computed_ahead_are_kept_on_a_thread_of_their_own_and_dropped_b
         assert analytics.get(("next",), recycled, (STAGES,)) == before + 1
     finally:
         analytics.close()
+
+
+def test_a_copy_that_cannot_be_made_leaves_the_dashboard_on_the_store(
+    store: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(self: Replica) -> Tables:
+        raise OSError("no memory left for the copy")
+
+    monkeypatch.setattr(Replica, "tables", broken)
+    analytics = Analytics(store, 300, copy=True)
+    try:
+        assert analytics.get(("engine",), lambda tables: tables.backend.name) == "sqlite"
+        assert "computes on the store itself" in caplog.text
+        analytics.ahead([(("other",), lambda tables: tables.backend.name, ())])  # not there
+        assert analytics.get(("other",), lambda tables: tables.backend.name) == "sqlite"
+    finally:
+        analytics.close()

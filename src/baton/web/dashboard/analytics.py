@@ -143,8 +143,17 @@ class Analytics:
     def tables(self) -> Tables:
         if self._tables is None:
             if self._replica is not None:
-                self._tables = self._replica.tables()
-            else:
+                try:
+                    self._tables = self._replica.tables()
+                except Exception:  # the store's own connection still serves every page
+                    log.warning(
+                        "the dashboard could not copy the store into DuckDB; it computes on "
+                        "the store itself",
+                        exc_info=True,
+                    )
+                    self._replica.close()
+                    self._replica = None
+            if self._tables is None:
                 self._tables = open_source("store", self.database_url)
             remember_sql(self._tables.backend)
         elif self._replica is not None:
@@ -189,7 +198,7 @@ class Analytics:
         changed what it reads meanwhile. A request never waits for this work (it has a thread
         of its own), but shares the processor with it.
         """
-        if self._ahead is None or self.closed:
+        if self._ahead is None or self._replica is None or self.closed:
             return
         for key, compute, reads in sections:
             topics = tuple(t for t in TOPICS if t in reads)
