@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -28,6 +30,22 @@ AT = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
 def store(sqlite_engine: Engine, sqlite_url: str, clock: object) -> str:
     ten_leads.load(sqlite_engine, clock)
     return sqlite_url
+
+
+@contextmanager
+def _analytics(store: str, ttl: float, *, copy: bool) -> Iterator[Analytics]:
+    made = Analytics(store, ttl, copy=copy)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture
+def replica(store: str) -> Iterator[Replica]:
+    made = Replica(sqlite_path(store))  # type: ignore[arg-type]
+    yield made
+    made.close()
 
 
 def _move(engine: Engine, lead: int, stage: str, *, log: bool = True) -> None:
@@ -60,109 +78,92 @@ def _first_lead(engine: Engine) -> int:
 
 
 def test_the_copy_holds_every_row_of_every_table_typed_as_an_export_types_it(
-    store: str, tmp_path: Path
+    store: str, replica: Replica, tmp_path: Path
 ) -> None:
-    replica = Replica(sqlite_path(store))  # type: ignore[arg-type]
-    try:
-        copy = replica.tables().backend.con  # type: ignore[attr-defined]
-        source = from_store(store)
-        export_duckdb(source, tmp_path / "export.duckdb")
-        source.close()
-        with duckdb.connect(str(tmp_path / "export.duckdb"), read_only=True) as exported:
-            for name in Tables.names():
-                query = f'SELECT * FROM "{name}" ORDER BY id'
-                assert (
-                    copy.execute(f'DESCRIBE "{name}"').fetchall()
-                    == exported.execute(f'DESCRIBE "{name}"').fetchall()
-                ), name
-                assert copy.execute(query).fetchall() == exported.execute(query).fetchall(), name
-    finally:
-        replica.close()
+    copy = replica.tables().backend.con  # type: ignore[attr-defined]
+    source = from_store(store)
+    export_duckdb(source, tmp_path / "export.duckdb")
+    source.close()
+    with duckdb.connect(str(tmp_path / "export.duckdb"), read_only=True) as exported:
+        for name in Tables.names():
+            query = f'SELECT * FROM "{name}" ORDER BY id'
+            assert (
+                copy.execute(f'DESCRIBE "{name}"').fetchall()
+                == exported.execute(f'DESCRIBE "{name}"').fetchall()
+            ), name
+            assert copy.execute(query).fetchall() == exported.execute(query).fetchall(), name
 
 
 def test_catching_up_brings_new_rows_and_the_rows_of_the_leads_said_to_have_changed(
-    store: str, sqlite_engine: Engine
+    replica: Replica, sqlite_engine: Engine
 ) -> None:
-    replica = Replica(sqlite_path(store))  # type: ignore[arg-type]
-    try:
-        tables = replica.tables()
-        lead = _first_lead(sqlite_engine)
-        moves = int(tables.stage_changes.count().execute())
-        assert not replica.catch_up()  # nothing changed: nothing read
+    tables = replica.tables()
+    lead = _first_lead(sqlite_engine)
+    moves = int(tables.stage_changes.count().execute())
+    assert not replica.catch_up()  # nothing changed: nothing read
 
-        _move(sqlite_engine, lead, "recycled")
-        replica.touch([lead])
-        assert replica.catch_up()
-        assert _stage(tables, lead) == "recycled"
-        assert tables.stage_changes.count().execute() == moves + 1
-        assert tables.leads.count().execute() == 10  # the lead read again is there once
-        assert not replica.catch_up()
-    finally:
-        replica.close()
+    _move(sqlite_engine, lead, "recycled")
+    replica.touch([lead])
+    assert replica.catch_up()
+    assert _stage(tables, lead) == "recycled"
+    assert tables.stage_changes.count().execute() == moves + 1
+    assert tables.leads.count().execute() == 10  # the lead read again is there once
+    assert not replica.catch_up()
 
 
 def test_a_row_changed_elsewhere_arrives_with_the_next_whole_copy_once_it_is_due(
-    store: str, sqlite_engine: Engine
+    replica: Replica, sqlite_engine: Engine
 ) -> None:
-    replica = Replica(sqlite_path(store))  # type: ignore[arg-type]
-    try:
-        tables = replica.tables()
-        lead = _first_lead(sqlite_engine)
-        before = _stage(tables, lead)
-        assert not replica.due(0)  # nothing changed since the copy
+    tables = replica.tables()
+    lead = _first_lead(sqlite_engine)
+    before = _stage(tables, lead)
+    assert not replica.due(0)  # nothing changed since the copy
 
-        _move(sqlite_engine, lead, "disqualified", log=False)  # as an import or event would
-        replica.catch_up()
-        assert _stage(tables, lead) == before  # not said to have changed: not read again
-        assert not replica.due(3600)  # the copy is younger than the cache time
-        assert replica.due(0)
-        replica.load()
-        assert _stage(tables, lead) == "disqualified"
-        assert not replica.due(0)
-    finally:
-        replica.close()
+    _move(sqlite_engine, lead, "disqualified", log=False)  # as an import or event would
+    replica.catch_up()
+    assert _stage(tables, lead) == before  # not said to have changed: not read again
+    assert not replica.due(3600)  # the copy is younger than the cache time
+    assert replica.due(0)
+    replica.load()
+    assert _stage(tables, lead) == "disqualified"
+    assert not replica.due(0)
 
 
 def test_the_dashboards_analytics_compute_on_the_copy_and_see_an_action_at_once(
     store: str, sqlite_engine: Engine
 ) -> None:
-    analytics = Analytics(store, 300, copy=True)
     lead = _first_lead(sqlite_engine)
 
     def recycled(tables: Tables) -> tuple[str, int]:
         leads = tables.leads
         return tables.backend.name, int(leads.filter(leads.stage == "recycled").count().execute())
 
-    try:
+    with _analytics(store, 300, copy=True) as analytics:
         engine_name, before = analytics.get(("recycled",), recycled, (STAGES,))
         assert engine_name == "duckdb"
         _move(sqlite_engine, lead, "recycled")
         analytics.changed([STAGES], leads=[lead])
         assert analytics.get(("recycled",), recycled, (STAGES,)) == ("duckdb", before + 1)
-    finally:
-        analytics.close()
 
 
 def test_without_a_cache_or_on_postgresql_the_analytics_read_the_store(store: str) -> None:
     assert sqlite_path("postgresql://u@localhost/baton") is None
     assert sqlite_path("sqlite://") is None
-    analytics = Analytics(store, 0, copy=True)  # nothing kept: every request reads the store
-    try:
+    with _analytics(
+        store, 0, copy=True
+    ) as analytics:  # nothing kept: every request reads the store
         assert analytics.get(("engine",), lambda tables: tables.backend.name) == "sqlite"
-    finally:
-        analytics.close()
 
 
 def test_the_dashboard_copies_the_store_again_beside_the_copy_in_use_once_it_is_due(
     store: str, sqlite_engine: Engine
 ) -> None:
-    analytics = Analytics(store, 0.2, copy=True)
     lead = _first_lead(sqlite_engine)
 
     def stage(tables: Tables) -> str:
         return _stage(tables, lead)
 
-    try:
+    with _analytics(store, 0.2, copy=True) as analytics:
         before = analytics.get(("stage",), stage)
         copied = analytics._replica.loaded_at  # type: ignore[union-attr]
         _move(sqlite_engine, lead, "disqualified", log=False)  # changed in place, unannounced
@@ -175,14 +176,11 @@ def test_the_dashboard_copies_the_store_again_beside_the_copy_in_use_once_it_is_
             time.sleep(0.05)
         time.sleep(0.3)
         assert analytics.get(("stage",), stage) == "disqualified"
-    finally:
-        analytics.close()
 
 
 def test_sections_computed_ahead_are_kept_on_a_thread_of_their_own_and_dropped_by_an_action(
     store: str, sqlite_engine: Engine
 ) -> None:
-    analytics = Analytics(store, 300, copy=True)
     lead = _first_lead(sqlite_engine)
     threads: list[str] = []
 
@@ -191,7 +189,7 @@ def test_sections_computed_ahead_are_kept_on_a_thread_of_their_own_and_dropped_b
         leads = tables.leads
         return int(leads.filter(leads.stage == "recycled").count().execute())
 
-    try:
+    with _analytics(store, 300, copy=True) as analytics:
         before = analytics.get(("shown",), recycled, (STAGES,))
         analytics.ahead([(("next",), recycled, (STAGES,))])
         deadline = time.monotonic() + 30
@@ -205,8 +203,6 @@ def test_sections_computed_ahead_are_kept_on_a_thread_of_their_own_and_dropped_b
         _move(sqlite_engine, lead, "recycled")
         analytics.changed([STAGES], leads=[lead])
         assert analytics.get(("next",), recycled, (STAGES,)) == before + 1
-    finally:
-        analytics.close()
 
 
 def test_a_copy_that_cannot_be_made_leaves_the_dashboard_on_the_store(
@@ -216,11 +212,8 @@ def test_a_copy_that_cannot_be_made_leaves_the_dashboard_on_the_store(
         raise OSError("no memory left for the copy")
 
     monkeypatch.setattr(Replica, "tables", broken)
-    analytics = Analytics(store, 300, copy=True)
-    try:
+    with _analytics(store, 300, copy=True) as analytics:
         assert analytics.get(("engine",), lambda tables: tables.backend.name) == "sqlite"
         assert "computes on the store itself" in caplog.text
         analytics.ahead([(("other",), lambda tables: tables.backend.name, ())])  # not there
         assert analytics.get(("other",), lambda tables: tables.backend.name) == "sqlite"
-    finally:
-        analytics.close()
