@@ -149,9 +149,8 @@ def test_the_dashboards_analytics_compute_on_the_copy_and_see_an_action_at_once(
 def test_without_a_cache_or_on_postgresql_the_analytics_read_the_store(store: str) -> None:
     assert sqlite_path("postgresql://u@localhost/baton") is None
     assert sqlite_path("sqlite://") is None
-    with _analytics(
-        store, 0, copy=True
-    ) as analytics:  # nothing kept: every request reads the store
+    # nothing kept: every request reads the store
+    with _analytics(store, 0, copy=True) as analytics:
         assert analytics.get(("engine",), lambda tables: tables.backend.name) == "sqlite"
 
 
