@@ -12,7 +12,8 @@ arrives. So each section is cached under its parameters (page, period, breakdown
   effect; the others stay (a logged call changes no scoreboard, an accepted lead no
   attribution of won deals).
 - Then the sections it dropped that were shown lately are computed again in the background,
-  most recently shown first, so that going back to the page finds them ready. A request never
+  most recently shown first, so that going back to the page finds them ready (over the DuckDB
+  copy below, on the second thread, beside requests). A request never
   waits behind that work (requests go first) and never gets a value older than the last
   action: a section computed while an action ran is not kept, and one asked for before it is
   ready is computed (or waited for) then.
@@ -22,11 +23,12 @@ DuckDB (:mod:`baton.analytics.replica`; ``BATON_WEB_ANALYTICS_COPY``), several t
 than SQLite. Before each computation the copy takes in the rows added since and the leads the
 dashboard's actions named (:meth:`Analytics.changed`); once older than the cache time, with
 the store changed, it is copied whole again in the background, after requests and refreshes.
-There, the Attribution and Feedback pages also have their other picker choices computed ahead
-(:meth:`Analytics.ahead`) on a second thread, so that the next choice a person picks is ready,
-or, after an action dropped it, needs only its SQL run again. (Computing every page's choices
-ahead was tried: on two cores it slowed the requests it shared the processor with more than it
-saved; an attribution choice is the one that takes long enough to be worth it.)
+There, pages also have the choices a person is likely to pick next computed ahead
+(:meth:`Analytics.ahead`) on a second thread, so that they are ready, or, after an action
+dropped them, need only their SQL run again: every other choice of the Attribution and Feedback
+pages, the other breakdowns of the period shown on the Scoreboard and Handoff pages. (Computing
+every choice of every page ahead was tried: on two cores it slowed the requests it shared the
+processor with more than it saved.)
 
 The Ibis connection is opened once and used by one thread of its own, which runs one section at
 a time, requests before refreshes: a SQLite connection may be used only by the thread that
@@ -188,7 +190,11 @@ class Analytics:
 
         threading.Thread(target=copy, name="baton-analytics-copy", daemon=True).start()
 
-    def ahead(self, sections: Iterable[tuple[Hashable, Callable[[Tables], Any], Collection[str]]]) -> None:
+    def ahead(
+        self,
+        sections: Iterable[tuple[Hashable, Callable[[Tables], Any], Collection[str]]],
+        priority: int = REFRESH,
+    ) -> None:
         """Compute ``sections`` (key, how, topics read, as for :meth:`get`) in the background,
         on a thread of their own beside the one requests use, and keep them as :meth:`get`
         would: the other choices of a page's pickers, which a person is likely to pick next.
@@ -206,7 +212,7 @@ class Analytics:
                 if key in self._queued or key in self._pending or self._fresh(key)[0]:
                     continue
                 self._queued.add(key)
-            self._ahead.submit(REQUEST, functools.partial(self._early, key, compute, topics))
+            self._ahead.submit(priority, functools.partial(self._early, key, compute, topics))
 
     def _early(
         self, key: Hashable, compute: Callable[[Tables], Any], topics: tuple[str, ...]
@@ -354,7 +360,13 @@ class Analytics:
                 for key, (compute, reads, took) in reversed(self._recent.items())
                 if dropped & set(reads) and took <= REFRESH_SECONDS
             ]
-            for key, compute, reads in again[:REFRESH_SECTIONS]:
+            again = again[:REFRESH_SECTIONS]
+            if self._ahead is not None and self._replica is not None:
+                # on the second thread, so a request right after the action never waits for
+                # them; before what is computed ahead there
+                self.ahead(again, priority=REQUEST)
+                return
+            for key, compute, reads in again:
                 self._submit(REFRESH, key, compute, reads, self._stamp(reads))
 
     def close(self) -> None:

@@ -161,8 +161,15 @@ async def scoreboard(
     now = ctx.clock()
     span = parse_period(request.query_params.get("period"), contract, now)
     by = choice(request.query_params.get("by"), BREAKDOWNS, "breakdown")
-    board = await compute(ctx, *kpis_section(contract, span, by, analytics_of(ctx).built))
+    analytics = analytics_of(ctx)
+    board = await compute(ctx, *kpis_section(contract, span, by, analytics.built))
     goals = await compute(ctx, *goals_section(contract, ctx.clock))
+    # the other breakdowns of the period: the choice a person makes next most often
+    analytics.ahead(
+        kpis_section(contract, span, other, analytics.built)
+        for other in (None, *BREAKDOWNS)
+        if other != by
+    )
     rows = records(board)
     groups = [OVERALL, *sorted({r["group"] for r in rows} - {OVERALL})]
     cells = {(r["kpi"], r["group"]): r for r in rows}
@@ -258,6 +265,9 @@ async def sla_page(
     span = parse_period(request.query_params.get("period"), contract, now)
     by = choice(request.query_params.get("by"), ("rep", "team"), "breakdown") or "rep"
     report = await compute(ctx, *sla_section(contract, span, by, ctx.clock))
+    analytics_of(ctx).ahead(
+        [sla_section(contract, span, "team" if by == "rep" else "rep", ctx.clock)]
+    )
 
     def waiting(uow: Any) -> list[Any]:
         scope = scope_for(uow.session, viewer)
