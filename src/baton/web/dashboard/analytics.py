@@ -12,8 +12,7 @@ arrives. So each section is cached under its parameters (page, period, breakdown
   effect; the others stay (a logged call changes no scoreboard, an accepted lead no
   attribution of won deals).
 - Then the sections it dropped that were shown lately are computed again in the background,
-  most recently shown first, so that going back to the page finds them ready (over the DuckDB
-  copy below, on the second thread, beside requests). A request never
+  most recently shown first, so that going back to the page finds them ready. A request never
   waits behind that work (requests go first) and never gets a value older than the last
   action: a section computed while an action ran is not kept, and one asked for before it is
   ready is computed (or waited for) then.
@@ -191,9 +190,7 @@ class Analytics:
         threading.Thread(target=copy, name="baton-analytics-copy", daemon=True).start()
 
     def ahead(
-        self,
-        sections: Iterable[tuple[Hashable, Callable[[Tables], Any], Collection[str]]],
-        priority: int = REFRESH,
+        self, sections: Iterable[tuple[Hashable, Callable[[Tables], Any], Collection[str]]]
     ) -> None:
         """Compute ``sections`` (key, how, topics read, as for :meth:`get`) in the background,
         on a thread of their own beside the one requests use, and keep them as :meth:`get`
@@ -212,7 +209,7 @@ class Analytics:
                 if key in self._queued or key in self._pending or self._fresh(key)[0]:
                     continue
                 self._queued.add(key)
-            self._ahead.submit(priority, functools.partial(self._early, key, compute, topics))
+            self._ahead.submit(REQUEST, functools.partial(self._early, key, compute, topics))
 
     def _early(
         self, key: Hashable, compute: Callable[[Tables], Any], topics: tuple[str, ...]
@@ -360,13 +357,9 @@ class Analytics:
                 for key, (compute, reads, took) in reversed(self._recent.items())
                 if dropped & set(reads) and took <= REFRESH_SECONDS
             ]
-            again = again[:REFRESH_SECTIONS]
-            if self._ahead is not None and self._replica is not None:
-                # on the second thread, so a request right after the action never waits for
-                # them; before what is computed ahead there
-                self.ahead(again, priority=REQUEST)
-                return
-            for key, compute, reads in again:
+            # on this thread, not the one computing ahead: that one may be busy compiling a
+            # choice not asked for yet, and going back to the page would find nothing ready
+            for key, compute, reads in again[:REFRESH_SECTIONS]:
                 self._submit(REFRESH, key, compute, reads, self._stamp(reads))
 
     def close(self) -> None:
