@@ -16,8 +16,10 @@ so the dashboard computes on a copy (:class:`Replica`) and keeps it close to the
   reassigning a lead) reach the copy with the next whole copy: :meth:`due` says when one is
   due, the copy being older than the dashboard's cache time and the store changed since.
 
-A replica is used by one thread (its SQLite connection refuses others), the one that runs the
-dashboard's analytics.
+The thread that made a replica owns its SQLite connection and is the one to catch it up and
+install a new copy (the one that runs the dashboard's analytics); other threads read the copy
+through DuckDB cursors of their own (:class:`_PerThread`), and :meth:`Replica.snapshot` runs on
+any thread, on a connection of its own.
 """
 
 from __future__ import annotations
