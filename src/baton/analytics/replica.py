@@ -42,9 +42,6 @@ from baton.analytics.source import Tables, from_backend
 from baton.errors import StoreError
 from baton.store.arrow import arrow_schema
 
-#: Tables whose rows the dashboard's actions change in place, and the column naming the lead.
-TOUCHED = {"leads": "id"}
-
 
 class Replica:
     """An in-memory DuckDB copy of the SQLite store at ``path``."""
@@ -68,18 +65,16 @@ class Replica:
         if self._tables is None:
             self._backend = ibis.duckdb.connect()
             self._backend.con = _PerThread(self._backend.con)
-            for name in Tables.names():
-                schema = arrow_schema(name)
-                self._raw().register("_baton_incoming", schema.empty_table())
-                self._raw().execute(f'CREATE TABLE "{name}" AS SELECT * FROM _baton_incoming')
-            self._raw().unregister("_baton_incoming")
+            self._copy_now()
             self._tables = from_backend(self._backend)
-            self.load()
         return self._tables
 
     def load(self) -> None:
         """Copy every table again, as one moment of the store, here and now."""
         self.tables()
+        self._copy_now()
+
+    def _copy_now(self) -> None:
         version = self.version()
         self.install(self.snapshot(), version)
 
@@ -106,7 +101,10 @@ class Replica:
         try:
             for name, rows in copies.items():
                 staged = f"_baton_next_{name}"
-                cursor.execute(f'CREATE OR REPLACE TABLE "{staged}" AS FROM "{name}" LIMIT 0')
+                # typed by the store's schema; DuckDB casts what SQLite gave on the way in
+                cursor.register("_baton_incoming", arrow_schema(name).empty_table())
+                cursor.execute(f'CREATE OR REPLACE TABLE "{staged}" AS FROM _baton_incoming')
+                cursor.unregister("_baton_incoming")
                 _insert(cursor, staged, rows)
         finally:
             cursor.close()
@@ -118,7 +116,7 @@ class Replica:
         raw.begin()
         try:
             for name in Tables.names():
-                raw.execute(f'DROP TABLE "{name}"')
+                raw.execute(f'DROP TABLE IF EXISTS "{name}"')  # none before the first
                 raw.execute(f'ALTER TABLE "_baton_next_{name}" RENAME TO "{name}"')
             raw.commit()
         except BaseException:
@@ -146,29 +144,23 @@ class Replica:
             return False
         with self._lock:
             touched = sorted(self._touched)
+        # the touched leads already in the copy are read again; new ones come with the rest
+        again = f"WHERE id IN ({_ids(touched)}) AND id <= {self._largest.get('leads', 0):d}"
         with self._reading() as store:
             version = self._version(store)
             added = {
                 name: self._read(store, name, f"WHERE id > {self._largest.get(name, 0):d}")
                 for name in Tables.names()
             }
-            again = {
-                name: self._read(store, name, f'WHERE "{column}" IN ({_ids(touched)})')
-                for name, column in TOUCHED.items()
-                if touched
-            }
+            leads = self._read(store, "leads", again) if touched else None
         raw = self._raw()
         raw.begin()
         try:
-            for name, rows in again.items():
-                raw.execute(f'DELETE FROM "{name}" WHERE "{TOUCHED[name]}" IN ({_ids(touched)})')
-                self._insert(name, rows)
+            if leads is not None:
+                raw.execute(f"DELETE FROM leads {again}")
+                self._insert("leads", leads)
             for name, rows in added.items():
-                if rows.num_rows:
-                    keep = f"id > {self._largest.get(name, 0):d}"
-                    # a row read again above may also be new: keep one of it
-                    raw.execute(f'DELETE FROM "{name}" WHERE {keep}')
-                    self._insert(name, rows)
+                self._insert(name, rows)
             raw.commit()
         except BaseException:
             raw.rollback()

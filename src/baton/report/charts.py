@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -37,13 +37,6 @@ class Chart:
 
 def draw(key: str, title: str, spec: dict[str, Any]) -> Chart:
     """Draw ``spec`` (without title or data schema; both are added) to inline SVG."""
-    try:
-        import vl_convert
-    except ImportError as exc:  # a runtime dependency, so only a broken install lands here
-        raise BatonError(
-            "the report's charts need the vl-convert-python package; run "
-            "`pip install 'vl-convert-python>=1.6,<2'` in Baton's environment"
-        ) from exc
     full = {
         "$schema": SCHEMA,
         "title": {"text": title, "anchor": "start", "fontSize": 14},
@@ -51,23 +44,23 @@ def draw(key: str, title: str, spec: dict[str, Any]) -> Chart:
         "background": "white",
         **spec,
     }
-    text = json.dumps(full, sort_keys=True, default=str)
-    svg = _DRAWN.get(text)
-    if svg is None:
-        svg = vl_convert.vegalite_to_svg(full)
-        with _LOCK:
-            _DRAWN[text] = svg
-            while len(_DRAWN) > DRAWN_KEPT:
-                _DRAWN.pop(next(iter(_DRAWN)))
+    svg = _svg(json.dumps(full, sort_keys=True, default=str))
     return Chart(key, title, _scoped(svg, key, title))
 
 
-#: Charts drawn lately, by their full spec (data included): the same chart is drawn once. A
-#: report made again after a change redraws only the charts whose numbers moved (drawing one
-#: takes about 60-100 ms).
-DRAWN_KEPT = 64
-_DRAWN: dict[str, str] = {}
-_LOCK = threading.Lock()
+@lru_cache(maxsize=64)
+def _svg(spec: str) -> str:
+    """A full spec (data included, as JSON) drawn; the charts drawn lately are kept, so a
+    report made again after a change redraws only the charts whose numbers moved (drawing one
+    takes about 60-100 ms)."""
+    try:
+        import vl_convert
+    except ImportError as exc:  # a runtime dependency, so only a broken install lands here
+        raise BatonError(
+            "the report's charts need the vl-convert-python package; run "
+            "`pip install 'vl-convert-python>=1.6,<2'` in Baton's environment"
+        ) from exc
+    return str(vl_convert.vegalite_to_svg(json.loads(spec)))
 
 
 def _scoped(svg: str, key: str, title: str) -> str:

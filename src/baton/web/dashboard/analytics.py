@@ -221,13 +221,11 @@ class Analytics:
             # connection); what this computes is then at least as new as that
             stamp = self._stamp(topics)
             self._worker.submit(REQUEST, self.tables).result()
-            started = time.monotonic()
             assert self._tables is not None
             value = compute(self._tables)
-            took = time.monotonic() - started
             with self._lock:
                 if stamp == self._stamp(topics) and not self._fresh(key)[0]:
-                    self._keep(key, compute, topics, stamp, value, took, shown=False)
+                    self._keep(key, compute, topics, stamp, value, shown=None)
         except CancelledError:
             pass
         except Exception:  # the page computes it when asked, and says what went wrong then
@@ -298,7 +296,7 @@ class Analytics:
             took = time.monotonic() - started
             self._maybe_reload()
             with self._lock:
-                self._keep(key, compute, topics, stamp, value, took, shown=True)
+                self._keep(key, compute, topics, stamp, value, shown=took)
                 if self._pending.get(key, (None,))[0] is future:
                     del self._pending[key]
             return value
@@ -314,19 +312,19 @@ class Analytics:
         topics: tuple[str, ...],
         stamp: tuple[int, ...],
         value: Any,
-        took: float,
         *,
-        shown: bool,
+        shown: float | None,
     ) -> None:
-        """Keep a computed section (under ``self._lock``); ``shown``: asked for by a page, so
-        among those computed again after an action."""
+        """Keep a computed section (under ``self._lock``). ``shown``: the seconds it took when a
+        page asked for it (it is then among those computed again after an action), ``None``
+        when computed ahead."""
         if self.ttl <= 0:
             return
         if len(self._cache) > 500:
             self._cache.clear()
         self._cache[key] = (time.monotonic() + self.ttl, topics, stamp, value)
-        if shown:
-            self._recent[key] = (compute, topics, took)
+        if shown is not None:
+            self._recent[key] = (compute, topics, shown)
             self._recent.move_to_end(key)
             while len(self._recent) > 4 * REFRESH_SECTIONS:
                 self._recent.popitem(last=False)
