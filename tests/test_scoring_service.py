@@ -18,7 +18,7 @@ from baton.contract import default_contract_text, parse_contract
 from baton.errors import InvalidInput, NotFound
 from baton.progress import Advance
 from baton.service.contracts import apply_contract
-from baton.service.scoring import latest_score, rescore_open_leads, score_lead
+from baton.service.scoring import latest_score, rescore_open_leads, score_lead, score_leads
 from baton.store import tables as t
 from baton.store.repositories import LeadRepository
 from baton.store.uow import UnitOfWork
@@ -317,6 +317,38 @@ def test_one_lead_is_scored_and_moved_through_the_service(
             score_lead(uow, 999_999, clock=lambda: AT)
 
 
+def test_events_log_a_lead_again_only_when_its_score_changes(
+    engine: Engine, store: dict[str, int]
+) -> None:
+    def rows() -> list[float]:
+        with UnitOfWork(engine) as uow:
+            query = select(t.LeadScoreRow.score).where(t.LeadScoreRow.lead_id == store["small"])
+            return list(uow.session.scalars(query.order_by(t.LeadScoreRow.id)))
+
+    def events_arrive(at: dt.datetime) -> float:
+        with UnitOfWork(engine) as uow:
+            [scored] = score_leads(uow, [store["small"]], clock=lambda: at)
+            uow.commit()
+            return scored.result.score
+
+    assert events_arrive(AT) == 24.0 and rows() == [24.0]
+    assert events_arrive(AT + dt.timedelta(seconds=1)) == 24.0 and rows() == [24.0]
+    with UnitOfWork(engine) as uow:  # a new webinar: the score changes and is logged
+        uow.session.add(
+            t.Touchpoint(
+                source="test", external_id="small-new", lead_id=store["small"], channel="email",
+                touch_type="webinar", occurred_at=AT, properties={},
+            )
+        )  # fmt: skip
+        uow.commit()
+    assert events_arrive(AT + dt.timedelta(seconds=2)) == 31.0 and rows() == [24.0, 31.0]
+    with UnitOfWork(engine) as uow:
+        assert uow.session.get(t.Lead, store["small"]).score == 31.0  # type: ignore[union-attr]
+    # an explicit run logs every lead it scores, changed or not
+    rescore_open_leads(engine, clock=lambda: AT, at=AT + dt.timedelta(seconds=3), model="others")
+    assert rows() == [24.0, 31.0, 31.0]
+
+
 def test_only_the_leads_of_one_model(engine: Engine, store: dict[str, int]) -> None:
     report = rescore_open_leads(engine, clock=lambda: AT, at=AT, model="others")
     assert (report.scored, dict(report.by_model), report.unmatched) == (1, {"others": 1}, 4)
@@ -360,6 +392,7 @@ def test_a_batch_costs_the_same_queries_for_3_leads_as_for_60(engine: Engine) ->
         for i in range(3):
             add_lead(uow.session, f"few-{i}", title=None, touches=(("webinar", 1), ("webinar", 2)))
         uow.commit()
+    rescore_open_leads(engine, clock=lambda: AT, at=AT)  # the contract is parsed once a process
     with counting(engine) as few:
         assert rescore_open_leads(engine, clock=lambda: AT, at=AT).scored == 3
     with UnitOfWork(engine) as uow:
@@ -368,4 +401,5 @@ def test_a_batch_costs_the_same_queries_for_3_leads_as_for_60(engine: Engine) ->
         uow.commit()
     with counting(engine) as many:
         assert rescore_open_leads(engine, clock=lambda: AT, at=AT).scored == 60
-    assert len(many) == len(few) <= 12
+    # (on PostgreSQL the 60 scores go in by COPY, which statement events do not see)
+    assert len(many) <= len(few) <= 12

@@ -12,7 +12,7 @@ import pytest
 
 from baton.errors import InvalidInput, StoreError
 from baton.ingest.messages import Message
-from baton.service.events import IngestResult
+from baton.service.events import IngestResult, Reading
 from baton.service.tokens import TokenInfo
 from baton.web.batching import WriteQueue
 from baton.web.context import TokenCache
@@ -34,13 +34,16 @@ class FakeStore:
         self.release = threading.Event()
         self.first = True
 
-    def write(self, batch: Sequence[Message], tokens: dict[str, int | None]) -> IngestResult:
+    def write(
+        self, batch: Sequence[Message], tokens: dict[str, int | None], readings: dict[str, Reading]
+    ) -> IngestResult:
         if self.first:
             self.first = False
             self.release.wait(5)
         ids = [m.message_id for m in batch]
         if "bad" in ids:
             raise InvalidInput("bad message")
+        assert set(readings) == set(ids)  # each message was read before the write
         self.groups.append(ids)
         self.tokens.append(tokens)
         new = {i for i in ids if i not in self.stored}
@@ -113,7 +116,9 @@ def test_a_bad_request_in_a_group_fails_alone() -> None:
 
 
 def test_a_failing_database_fails_the_whole_group() -> None:
-    def write(_batch: Sequence[Message], _tokens: dict[str, int | None]) -> IngestResult:
+    def write(
+        _batch: Sequence[Message], _tokens: dict[str, int | None], _readings: dict[str, Reading]
+    ) -> IngestResult:
         raise StoreError("the database is down")
 
     with pytest.raises(StoreError):

@@ -75,6 +75,59 @@ class IngestResult:
     new_ids: set[str] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What derivation reads off one message alone, whatever the store holds: its email
+    address, and the columns of its touchpoint (none for identify, group and alias calls)
+    but the person's ids and the campaign's. Worked out before a request waits for the write
+    (:func:`read_messages`), so the transaction spends none of its time on it."""
+
+    email: str | None
+    touch: dict[str, Any] | None
+    campaign: str | None  # the utm_campaign, for the campaign of that name
+
+
+def read_message(m: Message) -> Reading:
+    """The :class:`Reading` of ``m``."""
+    kind = touch_type(m)
+    if kind is None:
+        return Reading(email_of(m), None, None)
+    campaign, url, referrer, clicks = touch_facts(m)
+    properties: dict[str, Any] = {"type": m.type}
+    if m.event:
+        properties["event"] = m.event
+    if referrer:
+        properties["referrer"] = referrer[:500]
+    if m.type == "lead" and m.properties.get("form"):
+        properties["form"] = m.properties["form"]
+    channel = channel_for(campaign, url=url, referrer=referrer, click_ids=clicks)
+    touch = {
+        "source": store.SOURCE,
+        "external_id": m.message_id,
+        "properties": properties,
+        "channel": channel,
+        "touch_type": touch_kind(m, kind, channel),
+        "utm_source": campaign.source,
+        "utm_medium": campaign.medium,
+        "utm_campaign": campaign.name,
+        "utm_term": campaign.term,
+        "utm_content": campaign.content,
+        "landing_page": url[:500] if url else None,
+        "occurred_at": m.timestamp,
+    }
+    return Reading(email_of(m), touch, campaign.name)
+
+
+def read_messages(messages: Sequence[Message]) -> dict[str, Reading]:
+    """Each message's :class:`Reading` by message id; the first message with an id wins, as it
+    does in :func:`ingest`."""
+    out: dict[str, Reading] = {}
+    for m in messages:
+        if m.message_id not in out:
+            out[m.message_id] = read_message(m)
+    return out
+
+
 def contract_at(session: Session, at: dt.datetime) -> AppliedContract:
     """The contract version in force at ``at`` (or, before the first one starts, the first);
     versions are read once per transaction and parsed once per process."""
@@ -112,12 +165,14 @@ def ingest(
     accounts: AccountDirectory,
     token_id: int | None = None,
     tokens: Mapping[str, int | None] | None = None,
+    readings: Mapping[str, Reading] | None = None,
     hook: Hook = hooks.on_events_stored,
 ) -> IngestResult:
     """Store ``messages`` and derive what they say; see the module docstring. The caller commits.
 
     ``token_id`` is the API token that sent them, or ``tokens`` the token of each message id
-    (requests written together).
+    (requests written together); ``readings`` their :func:`read_messages`, when the caller
+    worked them out already.
     """
     session = uow.session
     unique: dict[str, Message] = {}
@@ -131,7 +186,9 @@ def ingest(
     if not new:
         return result
     now = clock()
-    derivation = _Derivation(session, new, contract_at(session, now), accounts, now)
+    readings = readings or {}
+    read = {m.message_id: readings.get(m.message_id) or read_message(m) for m in new}
+    derivation = _Derivation(session, new, read, contract_at(session, now), accounts, now)
     with session.no_autoflush:
         for message in new:
             derivation.apply(message)
@@ -149,17 +206,19 @@ class _Derivation:
         self,
         session: Session,
         messages: Sequence[Message],
+        readings: Mapping[str, Reading],
         applied: AppliedContract,
         accounts: AccountDirectory,
         now: dt.datetime,
     ) -> None:
         self.session = session
+        self.readings = readings
         self.applied = applied
         self.lifecycle = applied.lifecycle()
         opens = applied.contract.stages_of_kind(StageKind.OPEN)
         self.entry_stage = (opens or applied.contract.main_path())[0].key
         self.now = now
-        self.emails = {m.message_id: email_of(m) for m in messages}
+        self.emails = {m.message_id: readings[m.message_id].email for m in messages}
         keys: set[Key] = set()
         for m in messages:
             email = self.emails[m.message_id]
@@ -183,8 +242,7 @@ class _Derivation:
             if group_ids
             else {}
         )
-        self.facts = {m.message_id: touch_facts(m) for m in messages if touch_type(m) is not None}
-        names = {f[0].name.lower() for f in self.facts.values() if f[0].name}
+        names = {r.campaign.lower() for r in readings.values() if r.campaign}
         self.campaigns: dict[str, int] = {}
         if names:
             query = _campaigns_query(store.dialect_of(session))
@@ -463,9 +521,19 @@ class _Derivation:
                     "payload": m.payload,
                 }
             )
-            kind = touch_type(m)
-            if kind is not None:
-                touches.append(self._touchpoint(m, root, kind))
+            reading = self.readings[m.message_id]
+            if reading.touch is not None:
+                touches.append(
+                    {
+                        **reading.touch,
+                        "lead_id": root.lead_id,
+                        "contact_id": root.contact_id,
+                        "account_id": root.account_id,
+                        "campaign_id": self.campaigns.get(reading.campaign.lower())
+                        if reading.campaign
+                        else None,
+                    }
+                )
         # stitch first: it moves earlier events that had no lead, not the ones written below
         store.stitch(
             self.session,
@@ -480,35 +548,6 @@ class _Derivation:
             self.session, [*result.created_leads, *(p.lead_id or 0 for p in stitched)]
         )
         result.leads = list(leads)
-
-    def _touchpoint(self, m: Message, profile: ProfileState, kind: str) -> dict[str, Any]:
-        campaign, url, referrer, clicks = self.facts[m.message_id]
-        properties: dict[str, Any] = {"type": m.type}
-        if m.event:
-            properties["event"] = m.event
-        if referrer:
-            properties["referrer"] = referrer[:500]
-        if m.type == "lead" and m.properties.get("form"):
-            properties["form"] = m.properties["form"]
-        channel = channel_for(campaign, url=url, referrer=referrer, click_ids=clicks)
-        return {
-            "source": store.SOURCE,
-            "external_id": m.message_id,
-            "properties": properties,
-            "lead_id": profile.lead_id,
-            "contact_id": profile.contact_id,
-            "account_id": profile.account_id,
-            "campaign_id": self.campaigns.get(campaign.name.lower()) if campaign.name else None,
-            "channel": channel,
-            "touch_type": touch_kind(m, kind, channel),
-            "utm_source": campaign.source,
-            "utm_medium": campaign.medium,
-            "utm_campaign": campaign.name,
-            "utm_term": campaign.term,
-            "utm_content": campaign.content,
-            "landing_page": url[:500] if url else None,
-            "occurred_at": m.timestamp,
-        }
 
 
 # The lookups every request makes, built once per dialect (see store.one_of_param).

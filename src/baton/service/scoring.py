@@ -198,8 +198,12 @@ def _score_batch(
     at: dt.datetime,
     now: dt.datetime,
     report: RescoreReport | None = None,
+    log_unchanged: bool = True,
 ) -> list[ScoredLead]:
-    """Score ``facts`` at ``at``, log the scores, and move the leads that now qualify."""
+    """Score ``facts`` at ``at``, log the scores, and move the leads that now qualify.
+
+    With ``log_unchanged`` false, a lead whose score is the one it already has and that does
+    not move is not logged again (its ``leads.score`` already holds it)."""
     repo = ScoreRepository(session)
     chosen = [(f, models.choose(f.profile)) for f in facts]
     ids = [f.id for f, scorer in chosen if scorer is not None]
@@ -239,7 +243,11 @@ def _score_batch(
             report.held_back += 1
         scored.append(ScoredLead(f.id, result, f.score, change, refused))
     repo.record(
-        [(s.lead_id, s.result) for s in scored],
+        [
+            (s.lead_id, s.result)
+            for s in scored
+            if log_unchanged or s.moved is not None or s.previous != s.result.score
+        ],
         moves,
         contract_version_id=applied.version_id,
         recorded_at=now,
@@ -280,12 +288,15 @@ def score_lead(
 
 
 def score_leads(uow: UnitOfWork, lead_ids: Sequence[int], *, clock: Clock) -> list[ScoredLead]:
-    """Score these leads now, in one batch, log the scores, and move those that now qualify.
+    """Score these leads now, in one batch, log the changed scores, and move those that now
+    qualify.
 
     What the event hook calls with a request's leads: one read of the leads, one of their
-    touches and one write of the scores, however many leads the request touched. Leads that
-    do not exist or that no model applies to are left out, and with no contract in force or
-    no scoring models nothing is scored. The caller commits.
+    touches and one write of the scores, however many leads the request touched. A lead whose
+    score did not change (a touch past its type's cap, say) gets no new row in the score log:
+    its last row and ``leads.score`` still hold it. Leads that do not exist or that no model
+    applies to are left out, and with no contract in force or no scoring models nothing is
+    scored. The caller commits.
     """
     if not lead_ids:
         return []
@@ -298,7 +309,7 @@ def score_leads(uow: UnitOfWork, lead_ids: Sequence[int], *, clock: Clock) -> li
         return []
     models = _compiled(applied, None)
     facts = ScoreRepository(uow.session).facts(lead_ids)
-    return _score_batch(uow.session, applied, models, facts, at=now, now=now)
+    return _score_batch(uow.session, applied, models, facts, at=now, now=now, log_unchanged=False)
 
 
 def rescore_open_leads(

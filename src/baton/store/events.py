@@ -185,6 +185,15 @@ def insert_returning_ids(
             connection, table, ["id", *names], [(i, *v) for i, v in zip(ids, values, strict=True)]
         )
         return ids
+    if connection.dialect.name == "sqlite":
+        # One executemany. SQLite gives a new row the largest id so far plus one (the ids are
+        # plain rowids, no AUTOINCREMENT), and from its first write on this transaction holds
+        # the database's write lock, so the rows' ids are the run ending at the last one.
+        # (SQLAlchemy's RETURNING in parameter order runs one statement per row here.)
+        sql, values = _driver_insert(connection.dialect, table, rows)
+        connection.exec_driver_sql(sql, values)
+        last = int(connection.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+        return list(range(last - len(rows) + 1, last + 1))
     if len(rows) == 1:  # a form's decision, assignment, ...: the driver's statement, as below
         sql, values = _driver_insert(connection.dialect, table, rows)
         quoted = connection.dialect.identifier_preparer.quote("id")
@@ -321,30 +330,90 @@ def _bound(
     return names, list(zip(*columns, strict=True))
 
 
+#: The statements ingestion runs for many rows at once, built once (see :func:`execute_many`).
+_SET_PROFILE = (
+    update(PROFILES)
+    .where(PROFILES.c.id == bindparam("pid"))
+    .values(
+        lead_id=bindparam("lead"),
+        contact_id=bindparam("contact"),
+        account_id=bindparam("account"),
+    )
+)
+_MOVE_IDENTITY = (
+    update(IDENTITIES)
+    .where(IDENTITIES.c.kind == bindparam("k"), IDENTITIES.c.value == bindparam("v"))
+    .values(profile_id=bindparam("pid"))
+)
+_STITCH_TOUCHPOINT = (
+    update(TOUCHPOINTS)
+    .where(TOUCHPOINTS.c.source == SOURCE, TOUCHPOINTS.c.external_id == bindparam("m"))
+    .values(
+        lead_id=bindparam("lead"),
+        contact_id=bindparam("contact"),
+        account_id=bindparam("account"),
+    )
+)
+_STITCH_EVENT = (
+    update(EVENTS).where(EVENTS.c.message_id == bindparam("m")).values(lead_id=bindparam("lead"))
+)
+
+
+def execute_many(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Run ``statement`` (an ``INSERT`` or ``UPDATE`` with named parameters, built once and
+    kept) for each of ``rows`` in one driver ``executemany``.
+
+    The values go through each parameter's bind processor, as SQLAlchemy would send them,
+    but without its per-row bookkeeping, which costs more than the statement for the few
+    dozen rows a batch of events updates.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    sql, names, fixed, processors = _driver_statement(connection.dialect, statement)
+    values: list[Any] = []
+    for row in rows:
+        given = {**fixed, **row} if fixed else row
+        bound = {
+            k: (p(v) if v is not None and (p := processors.get(k)) is not None else v)
+            for k, v in given.items()
+        }
+        values.append(bound if names is None else tuple(bound[n] for n in names))
+    connection.exec_driver_sql(sql, values)
+
+
+@lru_cache(maxsize=64)
+def _driver_statement(
+    dialect: Any, statement: Any
+) -> tuple[str, tuple[str, ...] | None, dict[str, Any], dict[str, Any]]:
+    """``statement`` as the driver's SQL; the order of its parameters (``None`` when the
+    driver takes them by name); the values fixed in the statement (``source = 'events'``);
+    and each parameter's bind processor."""
+    compiled = statement.compile(dialect=dialect)
+    positional = dialect.paramstyle in ("qmark", "format", "numeric")
+    names = tuple(compiled.positiontup or ()) if positional else None
+    sql = compiled.string
+    fixed = {
+        key: bind.effective_value
+        for key, bind in compiled.binds.items()
+        if not bind.required and (key in names if names is not None else f"%({key})s" in sql)
+    }
+    processors = {
+        key: process
+        for key, bind in compiled.binds.items()
+        if (process := bind.type._cached_bind_processor(dialect)) is not None
+    }
+    return sql, names, fixed, processors
+
+
 def update_profiles(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Set ``lead_id``, ``contact_id`` and ``account_id`` of profiles, by ``pid``."""
-    if rows:
-        session.connection().execute(
-            update(PROFILES)
-            .where(PROFILES.c.id == bindparam("pid"))
-            .values(
-                lead_id=bindparam("lead"),
-                contact_id=bindparam("contact"),
-                account_id=bindparam("account"),
-            ),
-            list(rows),
-        )
+    execute_many(session, _SET_PROFILE, rows)
 
 
 def move_identities(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Point identities (``kind``, ``value``) at another profile (``pid``)."""
-    if rows:
-        session.connection().execute(
-            update(IDENTITIES)
-            .where(IDENTITIES.c.kind == bindparam("k"), IDENTITIES.c.value == bindparam("v"))
-            .values(profile_id=bindparam("pid")),
-            list(rows),
-        )
+    execute_many(session, _MOVE_IDENTITY, rows)
 
 
 def merge_profile(session: Session, drop: int, keep: int) -> None:
@@ -380,25 +449,15 @@ def stitch(session: Session, people: Sequence[tuple[int, int, int | None, int | 
     ]
     if not moves:
         return
-    connection.execute(
-        update(TOUCHPOINTS)
-        .where(TOUCHPOINTS.c.source == SOURCE, TOUCHPOINTS.c.external_id == bindparam("m"))
-        .values(
-            lead_id=bindparam("lead"),
-            contact_id=bindparam("contact"),
-            account_id=bindparam("account"),
-        ),
+    execute_many(
+        session,
+        _STITCH_TOUCHPOINT,
         [
             {"m": m, "lead": lead, "contact": contact, "account": account}
             for m, (lead, contact, account) in moves
         ],
     )
-    connection.execute(
-        update(EVENTS)
-        .where(EVENTS.c.message_id == bindparam("m"))
-        .values(lead_id=bindparam("lead")),
-        [{"m": m, "lead": lead} for m, (lead, _, _) in moves],
-    )
+    execute_many(session, _STITCH_EVENT, [{"m": m, "lead": lead} for m, (lead, _, _) in moves])
 
 
 def first_touch_channels(session: Session, lead_ids: Sequence[int]) -> None:

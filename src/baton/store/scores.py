@@ -21,6 +21,7 @@ from baton.domain.model import Lead, StageChange
 from baton.domain.scoring import Profile, RuleScore, Touch
 from baton.errors import InvalidInput, NotFound
 from baton.store import tables as t
+from baton.store.events import execute_many, insert_many
 
 _TABLES: dict[str, Any] = {"lead": t.Lead, "contact": t.Contact, "account": t.Account}
 
@@ -156,9 +157,10 @@ class ScoreRepository:
         (new stages) and append them to the stage log. A lead that moves is updated once,
         score and stage together: at most four statements for the whole batch."""
         if scores:
-            # Core INSERT: the ORM's bulk path costs more than the statement itself here
-            self.session.execute(
-                insert(t.Base.metadata.tables[t.LeadScoreRow.__tablename__]),
+            # the driver's executemany: SQLAlchemy's per-row work costs more than the rows
+            insert_many(
+                self.session,
+                t.Base.metadata.tables[t.LeadScoreRow.__tablename__],
                 [
                     {
                         "lead_id": lead_id,
@@ -177,8 +179,7 @@ class ScoreRepository:
             )
         moved = {lead.id: lead for lead, _ in moves if lead.id is not None}
         stays = [{"lead": i, "new_score": s.score} for i, s in scores if i not in moved]
-        if stays:
-            self.session.execute(_SET_SCORE, stays)
+        execute_many(self.session, _SET_SCORE, stays)
         if not moved:
             return
         score_of: dict[int, float | None] = {i: s.score for i, s in scores}

@@ -3,7 +3,9 @@
 Ingestion runs one transaction at a time per process (SQLite has one writer; on PostgreSQL the
 process is CPU-bound anyway). While one transaction is written, the requests that arrive wait;
 the next writer takes all of them and writes them in one transaction, so the fixed cost of a
-transaction (its lookups, its commit) is shared. Each request is still answered only after the
+transaction (its lookups, its commit) is shared. What can be read off a request's messages alone
+(:func:`baton.service.events.read_messages`) is read by its own thread before it waits, so the
+transaction does not spend its time on it. Each request is still answered only after the
 transaction holding its events is committed. If a shared transaction is refused for bad input,
 each request is written alone, so only the one at fault gets the error.
 """
@@ -16,16 +18,17 @@ from dataclasses import dataclass
 
 from baton.errors import BatonError, StoreError
 from baton.ingest.messages import Message
-from baton.service.events import IngestResult
+from baton.service.events import IngestResult, Reading, read_messages
 
-#: Writes messages, with the token of each, in one committed transaction.
-Writer = Callable[[Sequence[Message], dict[str, int | None]], IngestResult]
+#: Writes messages, with the token and the reading of each, in one committed transaction.
+Writer = Callable[[Sequence[Message], dict[str, int | None], dict[str, Reading]], IngestResult]
 
 
 @dataclass(eq=False)
 class _Request:
     messages: Sequence[Message]
     token_id: int | None
+    readings: dict[str, Reading]
     result: IngestResult | None = None
     error: BaseException | None = None
     done: bool = False
@@ -43,7 +46,7 @@ class WriteQueue:
 
     def submit(self, messages: Sequence[Message], token_id: int | None) -> IngestResult:
         """Write ``messages`` (sent with ``token_id``); return what this request stored."""
-        request = _Request(messages, token_id)
+        request = _Request(messages, token_id, read_messages(messages))
         with self._mutex:
             self._waiting.append(request)
         with self._writer:
@@ -65,7 +68,10 @@ class WriteQueue:
     def _run(self, group: list[_Request]) -> None:
         try:
             tokens = {m.message_id: r.token_id for r in reversed(group) for m in r.messages}
-            shared = self._write([m for r in group for m in r.messages], tokens)
+            readings: dict[str, Reading] = {}
+            for r in reversed(group):  # the first request's message wins, as in the write
+                readings.update(r.readings)
+            shared = self._write([m for r in group for m in r.messages], tokens, readings)
             _split(shared, group)
         except StoreError as exc:  # the database failed: every request in the group hears it
             for request in group:

@@ -22,7 +22,7 @@ from baton.domain.model import Clock
 from baton.errors import Conflict, Forbidden, StoreError
 from baton.ingest.messages import Message
 from baton.service.accounts import AccountDirectory
-from baton.service.events import IngestResult, ingest
+from baton.service.events import IngestResult, Reading, ingest
 from baton.service.tokens import TokenInfo, authenticate, token_hash
 from baton.store.engine import translate_errors
 from baton.store.uow import UnitOfWork
@@ -58,11 +58,19 @@ class AppContext:
         self.events = WriteQueue(self._write_events)
 
     def _write_events(
-        self, messages: Sequence[Message], tokens: dict[str, int | None]
+        self,
+        messages: Sequence[Message],
+        tokens: dict[str, int | None],
+        readings: dict[str, Reading],
     ) -> IngestResult:
         return self.write(
             lambda uow: ingest(
-                uow, messages, clock=self.clock, accounts=self.accounts, tokens=tokens
+                uow,
+                messages,
+                clock=self.clock,
+                accounts=self.accounts,
+                tokens=tokens,
+                readings=readings,
             )
         )
 
