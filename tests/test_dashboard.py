@@ -7,9 +7,12 @@ refused; every page is opened by every role and must be refused to the roles it 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +25,7 @@ from baton.cli import app
 from baton.store import tables as t
 from baton.store.engine import make_engine
 from baton.store.uow import UnitOfWork
+from baton.web.dashboard import report_page
 from baton.web.dashboard.auth import PAGES
 
 #: One path of each page, by the page key of ``auth.PAGES`` (``{lead}`` filled in per test).
@@ -340,3 +344,36 @@ def test_user_create_links_a_rep_by_email_and_reads_the_password_from_stdin(
             and "long enough" not in login.password_hash
         )
     engine.dispose()
+
+
+def test_after_an_action_the_report_computes_again_only_what_the_action_changed(
+    clients: dict[str, httpx.Client], rep_lead: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: Counter[str] = Counter()
+
+    def counted(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(report_page, "attribute", counted("attribution", report_page.attribute))
+    monkeypatch.setattr(report_page, "week_wins", counted("wins", report_page.week_wins))
+    monkeypatch.setattr(report_page, "gather", counted("page", report_page.gather))
+    year, week, _ = (dt.date.today() - dt.timedelta(days=21)).isocalendar()
+    path = f"/report?week={year}-W{week:02d}"
+    admin, rep = clients["admin"], clients["sales"]
+    first = admin.get(path)
+    assert first.status_code == 200 and "Wins" in first.text
+    assert calls == {"attribution": 1, "wins": 1, "page": 1}
+    logged = rep.post(
+        f"/leads/{rep_lead}/attempt",
+        data={"csrf_token": csrf_of(rep), "kind": "call"},
+        headers={"HX-Request": "true"},
+    )
+    assert logged.status_code == 200, logged.text
+    again = admin.get(path)  # the numbers again; the attribution and the wins as they were
+    assert again.status_code == 200 and "Wins" in again.text
+    # (the page itself is made again, by this request or by the refresh after the action)
+    assert calls["attribution"] == 1 and calls["wins"] == 1 and calls["page"] >= 2

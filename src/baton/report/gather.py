@@ -65,6 +65,12 @@ class WeeklyReport:
         return self.week.end - dt.timedelta(days=1)
 
 
+def summary_query(week: Period) -> AttributionQuery:
+    """The attribution summary's question: :data:`SUMMARY_MODELS` side by side for the deals
+    won in ``week``, by account and channel."""
+    return AttributionQuery(SUMMARY_MODELS, "won", "account", "channel", week)
+
+
 def gather(
     tables: Tables,
     contract: Contract,
@@ -72,6 +78,8 @@ def gather(
     *,
     now: dt.datetime,
     progress: Progress | None = None,
+    attribution: AttributionResult | None = None,
+    wins: list[Win] | None = None,
 ) -> WeeklyReport:
     """Gather the report of ``week`` as of its end (or ``now``, if it has not ended).
 
@@ -87,6 +95,10 @@ def gather(
         Aware datetime: when the report is made.
     progress
         Told of each of :data:`STEPS`.
+    attribution, wins
+        The week's attribution summary (:func:`summary_query`) and wins (:func:`week_wins`)
+        when the caller has them already (the dashboard keeps them apart: no action taken
+        there changes them).
     """
     advance = (progress or NoProgress()).task("gathering the week", len(STEPS))
     complete = is_complete(week, now)
@@ -105,11 +117,11 @@ def gather(
     advance(1)
     rejections = top_rejections(tables, contract, week)
     advance(1)
-    attribution = attribute(
-        tables, contract, AttributionQuery(SUMMARY_MODELS, "won", "account", "channel", week)
-    )
+    if attribution is None:
+        attribution = attribute(tables, contract, summary_query(week))
     advance(1)
-    wins = week_wins(tables, contract, week)
+    if wins is None:
+        wins = week_wins(tables, contract, week)
     advance(1)
     return WeeklyReport(
         week=week, previous=previous, as_of=as_of, made_at=now, complete=complete,
