@@ -211,6 +211,32 @@ def test_bulk_writes_store_every_value_and_hand_back_ids_in_order(engine: Engine
         assert uow.session.scalar(select(sa.func.count()).select_from(t.Touchpoint)) == count
 
 
+def test_bulk_ids_stay_right_after_rows_are_deleted_and_between_writers(engine: Engine) -> None:
+    """The ids a bulk insert hands back are its rows' (on SQLite, the run ending at the last id
+    written): also after the newest row was deleted (SQLite gives its id again) and with
+    another writer between two transactions."""
+    from baton.store import events as bulk
+
+    at = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
+
+    def leads(*names: str) -> list[dict[str, object]]:
+        return [{"source": "test", "external_id": n, "created_at": at, "properties": {}} for n in names]
+
+    with UnitOfWork(engine) as uow:
+        first = bulk.insert_returning_ids(uow.session, bulk.LEADS, leads("a", "b", "c"))
+        uow.session.execute(sa.delete(t.Lead).where(t.Lead.id == first[-1]))
+        uow.commit()
+    with UnitOfWork(engine) as uow:  # another writer's row in between
+        uow.session.add(t.Lead(source="test", external_id="other", created_at=at, properties={}))
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        second = bulk.insert_returning_ids(uow.session, bulk.LEADS, leads("d", "e"))
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        names = {i: n for i, n in uow.session.execute(select(t.Lead.id, t.Lead.external_id))}
+    assert [names[i] for i in [*first[:2], *second]] == ["a", "b", "d", "e"]
+
+
 @pytest.mark.postgres
 def test_a_copy_whose_connection_is_lost_fails_as_a_store_error_and_the_pool_moves_on(postgres_url: str) -> None:
     from baton.errors import StoreError
