@@ -151,6 +151,24 @@ def test_a_background_checkpointer_copies_the_log_so_commits_never_do(tmp_path: 
     engine.dispose()
 
 
+def test_none_and_bool_bind_in_sqlite_as_they_always_did(tmp_path: Path) -> None:
+    """The adapters the store registers for None and bool (a shortcut past sqlite3's failed
+    attribute lookups) bind NULL and 0/1, and other types are adapted as before."""
+    import sqlite3
+
+    import baton.store.engine  # noqa: F401  (registers the adapters)
+
+    connection = sqlite3.connect(tmp_path / "bind.db")
+    row = connection.execute(
+        "SELECT typeof(?), ?, typeof(?), ?, ?, typeof(?), ?",
+        (None, None, True, True, False, 7, "x"),
+    ).fetchone()
+    assert row == ("null", None, "integer", 1, 0, "integer", "x")
+    with pytest.raises(sqlite3.ProgrammingError):  # a type with no adapter is still refused
+        connection.execute("SELECT ?", (object(),))
+    connection.close()
+
+
 def test_only_a_sqlite_file_gets_a_checkpointer(database_url: str) -> None:
     engine = make_engine(database_url)
     expected = engine.dialect.name == "sqlite"
