@@ -172,12 +172,16 @@ def load(args: argparse.Namespace) -> None:
                 latencies.append(time.perf_counter() - started)
 
     threads = [threading.Thread(target=sender) for _ in range(args.senders)]
+    server = args.server_pid  # 0: not told, the share is not measured
+    server_before, idle_before = cpu_seconds(server) if server else 0.0, idle_seconds()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - started
+    server_busy = (cpu_seconds(server) - server_before) / seconds if server else float("nan")
+    idle = (idle_seconds() - idle_before) / seconds / (os.cpu_count() or 1)
 
     # speed-to-lead: one form after another, each timed from the POST to its answer; scoring,
     # the MQL move, routing and the queued notifications happen inside the request
@@ -210,6 +214,8 @@ def load(args: argparse.Namespace) -> None:
                 "requests": len(latencies),
                 "retried": retried[0],
                 "latency_ms": _quantiles([x * 1000 for x in latencies]),
+                "server_cores": server_busy,
+                "idle": idle,
                 "bytes": statistics.mean(sizes),
                 "warmup": args.warmup,
                 "forms": args.forms,
@@ -262,9 +268,30 @@ class Run:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process (and its waited-for children) used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    """User and system CPU time a process and every process under it used so far (with
+    ``--workers`` above 1, uvicorn's server processes are children of the one started)."""
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a process that ended meanwhile
+            continue
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        times[child] = int(fields[11]) + int(fields[12])  # utime + stime
+    tree, grew = {pid}, True
+    while grew:
+        found = {p for p, parent in parents.items() if parent in tree} - tree
+        grew = bool(found)
+        tree |= found
+    return sum(times.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_seconds() -> float:
+    """Seconds the machine's cores have been idle since boot, summed over cores."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")  # idle + iowait
 
 
 def wait_until_idle(pid: int, *, quiet: float = 0.05, most: float = 60.0) -> float:
@@ -345,6 +372,8 @@ def measure(engine_name: str, url: str, args: argparse.Namespace, workdir: Path)
                 str(args.warmup),
                 "--seed",
                 str(args.seed),
+                "--server-pid",
+                str(server.pid),
             ],
             env=env,
             capture_output=True,
@@ -426,25 +455,26 @@ def section(runs: list[Run], args: argparse.Namespace, about: dict[str, str]) ->
         "user and system time over the run (events and forms), per thousand: it says what a "
         "core of its own "
         "would sustain, whatever else the machine ran (the load average before each run is shown). "
+        "*Server cores busy* is the server's CPU time while the events were sent, divided by "
+        "that time (1.00: one core's worth), and *machine idle* the share of all cores' time "
+        "that nothing ran in meanwhile. "
         "Speed-to-lead: "
         f"{args.forms:,} lead forms (a VP of marketing in the United States asking for a demo) "
         "posted one after another to `/api/v1/leads`, each timed from the request to its answer.",
         "",
         "| store | events | seconds | events/s | goal | server CPU per 1,000 events (s) "
-        "| batch p50 (ms) | batch p99 (ms) | retried (503) | load average before |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| server cores busy | machine idle | batch p50 (ms) | batch p99 (ms) | retried (503) "
+        "| load average before |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for run in runs:
         r = run.result
         verdict = "met" if run.rate >= GOAL_EVENTS else "**not met**"
-        cpu = (
-            f"{r['server_cpu'] / (r['events'] + r['forms']) * 1000:.2f}"
-            if args.workers == 1
-            else "-"
-        )
+        cpu = f"{r['server_cpu'] / (r['events'] + r['forms']) * 1000:.2f}"
         lines.append(
             f"| {run.engine} | {r['events']:,} | {r['seconds']:.2f} | {run.rate:,.0f} | "
-            f"≥ {GOAL_EVENTS:,} ({verdict}) | {cpu} | "
+            f"≥ {GOAL_EVENTS:,} ({verdict}) | {cpu} | {r['server_cores']:.2f} | "
+            f"{r['idle']:.0%} | "
             f"{r['latency_ms']['p50']:.1f} | {r['latency_ms']['p99']:.1f} | {r['retried']} | "
             f"{r['load']:.1f} |"
         )
@@ -539,6 +569,7 @@ def load_main(argv: list[str]) -> None:
         ("forms", 1_000),
         ("warmup", 2_000),
         ("seed", 7),
+        ("server-pid", 0),
     ):
         parser.add_argument(f"--{name}", type=int, default=default)
     load(parser.parse_args(argv))
