@@ -851,7 +851,7 @@ def serve(
         "host": host, "port": port, "log_level": log_level, "access_log": access_log,
     }  # fmt: skip
     if workers == 1:
-        uvicorn.run(create_app(s), **options)
+        uvicorn.run(create_app(s, writer_process=s.serve_writer != "thread"), **options)
     else:  # each process builds its app from the environment
         uvicorn.run("baton.web.app:app_from_environment", factory=True, workers=workers, **options)
 

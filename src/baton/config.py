@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         ``auto`` (the default) runs one on SQLite, where the server is the one process that
         writes, and none on PostgreSQL, where ``baton worker`` processes run beside it; ``on``
         and ``off`` say so whatever the database.
+    serve_writer
+        How ``baton serve`` (one process) on a SQLite file writes events
+        (``BATON_SERVE_WRITER``): ``process`` (``auto``, the default) in a process of its own,
+        so that parsing requests and writing events use two cores (see
+        :mod:`baton.web.writer_process`); ``thread`` on the server's own threads.
     api_max_body_bytes
         Largest request body ``/api/v1/...`` accepts, in bytes (``BATON_API_MAX_BODY_BYTES``).
         The Segment routes keep Segment's own limits (32 KB a call, 500 KB a batch).
@@ -78,6 +83,7 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     worker_lease_seconds: float = Field(default=300.0, gt=0)
     serve_worker: Literal["auto", "on", "off"] = "auto"
+    serve_writer: Literal["auto", "process", "thread"] = "auto"
     api_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     event_max_future_hours: float = Field(default=24.0, ge=0)
     # -- the dashboard

@@ -35,6 +35,7 @@ from baton.store.migrate import current_revision, head_revision
 from baton.web import dashboard, errors, handoff, leads, segment
 from baton.web.body import BodyGuard, limit_for
 from baton.web.context import AppContext, Ctx
+from baton.web.writer_process import WriterProcess
 from baton.worker.runner import BackgroundWorker, start_in_process
 
 DESCRIPTION = """\
@@ -49,8 +50,12 @@ def _contract_text(settings: Settings) -> str:
     return path.read_text(encoding="utf-8") if path.is_file() else default_contract_text()
 
 
-def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
-    """The FastAPI app for ``settings``; ``clock`` is the time source every route uses."""
+def create_app(
+    settings: Settings, *, clock: Clock = system_clock, writer_process: bool = False
+) -> FastAPI:
+    """The FastAPI app for ``settings``; ``clock`` is the time source every route uses. With
+    ``writer_process``, on a SQLite file, events are written by a process of their own
+    (:mod:`baton.web.writer_process`; ``baton serve`` asks for it)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,6 +68,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
             else engine
         )
         worker: BackgroundWorker | None = None
+        writing: WriterProcess | None = None
         # SQLite: the log copied back off the request path; PostgreSQL: statistics kept
         upkeep = [
             h
@@ -91,6 +97,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
                     uow.session, text_, clock=clock, source=str(settings.contract_path)
                 )
             )
+            if writer_process and Checkpointer.for_engine(writer) is not None:
+                writing = await run_in_threadpool(WriterProcess, settings.database_url)
+                ctx.events = writing
             app.state.baton = ctx
             if settings.runs_worker_in_serve(engine.dialect.name):
                 worker = start_in_process(
@@ -109,6 +118,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
             yield
             dashboard.close(ctx)
         finally:
+            if writing is not None:  # what it was sent is written before the engines close
+                await run_in_threadpool(writing.stop)
             if worker is not None:  # its current batch finishes before the engines close
                 await run_in_threadpool(worker.stop)
             for housekeeper in upkeep:

@@ -12,6 +12,7 @@ each request is written alone, so only the one at fault gets the error.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,9 +45,15 @@ class WriteQueue:
         self._mutex = threading.Lock()
         self._writer = threading.Lock()
 
-    def submit(self, messages: Sequence[Message], token_id: int | None) -> IngestResult:
-        """Write ``messages`` (sent with ``token_id``); return what this request stored."""
-        request = _Request(messages, token_id, read_messages(messages))
+    def submit(
+        self,
+        messages: Sequence[Message],
+        token_id: int | None,
+        readings: dict[str, Reading] | None = None,
+    ) -> IngestResult:
+        """Write ``messages`` (sent with ``token_id``); return what this request stored.
+        ``readings``: their :func:`read_messages`, when the caller has them already."""
+        request = _Request(messages, token_id, readings or read_messages(messages))
         with self._mutex:
             self._waiting.append(request)
         with self._writer:
@@ -64,6 +71,16 @@ class WriteQueue:
             raise request.error
         assert request.result is not None
         return request.result
+
+    def write_together(
+        self, requests: Sequence[tuple[Sequence[Message], int | None, dict[str, Reading]]]
+    ) -> list[IngestResult | BaseException]:
+        """Write ``requests`` (messages, token, readings) as :meth:`submit` writes the requests
+        waiting together (the caller does the grouping); each one's result or error."""
+        group = [_Request(messages, token, readings) for messages, token, readings in requests]
+        with contextlib.suppress(Exception):  # every request of the group holds it
+            self._run(group)
+        return [r.error if r.error is not None else r.result for r in group]  # type: ignore[misc]
 
     def _run(self, group: list[_Request]) -> None:
         try:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -27,6 +27,9 @@ from baton.service.tokens import TokenInfo, authenticate, token_hash
 from baton.store.engine import translate_errors
 from baton.store.uow import UnitOfWork
 from baton.web.batching import WriteQueue
+
+if TYPE_CHECKING:
+    from baton.web.writer_process import WriterProcess
 
 T = TypeVar("T")
 #: How often a transaction that failed for a passing reason (a deadlock, a lock wait that ran
@@ -52,7 +55,9 @@ class AppContext:
     accounts: AccountDirectory = field(default_factory=AccountDirectory)
     write_lock: threading.Lock | None = None
     tokens: TokenCache = field(default_factory=lambda: TokenCache())
-    events: WriteQueue = field(init=False)
+    #: Where event requests go: a queue writing them on this process's threads, or, for
+    #: ``baton serve`` on a SQLite file, a :class:`~baton.web.writer_process.WriterProcess`.
+    events: WriteQueue | WriterProcess = field(init=False)
 
     def __post_init__(self) -> None:
         self.events = WriteQueue(self._write_events)
