@@ -6,6 +6,8 @@ was sent first."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from baton.errors import InvalidInput, StoreError
 from baton.ingest.messages import Message
 from baton.service.contracts import apply_contract
 from baton.store import tables as t
-from baton.store.engine import make_engine
+from baton.store.engine import WriteLock, make_engine
 from baton.store.migrate import upgrade
 from baton.store.uow import UnitOfWork
 from baton.web.writer_process import WriterProcess
@@ -34,6 +36,10 @@ def store(tmp_path: Path) -> str:
         uow.commit()
     engine.dispose()
     return url
+
+
+def lock_of(url: str) -> str:
+    return url.removeprefix("sqlite:///") + ".write-lock"
 
 
 def page(message_id: str, visitor: str) -> Message:
@@ -67,7 +73,7 @@ def stored_events(url: str) -> int:
 
 
 def test_requests_from_many_threads_are_written_once_each(store: str) -> None:
-    writer = WriterProcess(store)
+    writer = WriterProcess(store, lock_of(store))
     try:
         results = {}
 
@@ -93,7 +99,7 @@ def test_requests_from_many_threads_are_written_once_each(store: str) -> None:
 
 
 def test_a_bad_request_fails_alone_with_its_own_error(store: str) -> None:
-    writer = WriterProcess(store)
+    writer = WriterProcess(store, lock_of(store))
     try:
         outcomes: dict[str, object] = {}
 
@@ -103,9 +109,7 @@ def test_a_bad_request_fails_alone_with_its_own_error(store: str) -> None:
             except Exception as exc:
                 outcomes[name] = exc
 
-        requests = {
-            f"good{n}": [page(f"g{n}-{i}", f"v{n}") for i in range(50)] for n in range(4)
-        }
+        requests = {f"good{n}": [page(f"g{n}-{i}", f"v{n}") for i in range(50)] for n in range(4)}
         requests["bad"] = [form("b1", "bo@example.com", stage="no-such-stage")]
         threads = [threading.Thread(target=send, args=item) for item in requests.items()]
         for thread in threads:
@@ -121,7 +125,7 @@ def test_a_bad_request_fails_alone_with_its_own_error(store: str) -> None:
 
 
 def test_a_writer_that_died_is_started_again_and_a_stopped_one_refuses(store: str) -> None:
-    writer = WriterProcess(store)
+    writer = WriterProcess(store, lock_of(store))
     try:
         assert writer.submit([page("a1", "v1")], token_id=None).stored == 1
         writer._process.kill()
@@ -133,3 +137,22 @@ def test_a_writer_that_died_is_started_again_and_a_stopped_one_refuses(store: st
     with pytest.raises(StoreError, match="stopping"):
         writer.submit([page("a3", "v1")], token_id=None)
     assert stored_events(store) == 2
+
+
+def test_the_write_lock_is_held_across_processes(tmp_path: Path) -> None:
+    path = str(tmp_path / "baton.db.write-lock")
+    probe = [
+        sys.executable,
+        "-c",
+        "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR)\n"
+        "try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "except BlockingIOError: sys.exit(3)",
+        path,
+    ]
+    lock = WriteLock(path)
+    try:
+        with lock:
+            assert subprocess.run(probe, check=False).returncode == 3  # held: the other waits
+        assert subprocess.run(probe, check=False).returncode == 0  # released
+    finally:
+        lock.close()

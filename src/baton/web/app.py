@@ -14,7 +14,6 @@ takes its turn with the requests, so neither side meets "database is locked".
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -30,7 +29,13 @@ from baton.domain.model import Clock, system_clock
 from baton.errors import StoreError
 from baton.service.accounts import AccountDirectory
 from baton.service.contracts import apply_contract
-from baton.store.engine import Checkpointer, StatisticsKeeper, make_engine
+from baton.store.engine import (
+    Checkpointer,
+    StatisticsKeeper,
+    WriteLock,
+    lock_path,
+    make_engine,
+)
 from baton.store.migrate import current_revision, head_revision
 from baton.web import dashboard, errors, handoff, leads, segment
 from baton.web.body import BodyGuard, limit_for
@@ -69,6 +74,7 @@ def create_app(
         )
         worker: BackgroundWorker | None = None
         writing: WriterProcess | None = None
+        lock: WriteLock | None = None
         # SQLite: the log copied back off the request path; PostgreSQL: statistics kept
         upkeep = [
             h
@@ -83,22 +89,18 @@ def create_app(
                 )
             for housekeeper in upkeep:
                 housekeeper.start()
-            ctx = AppContext(
-                settings,
-                engine,
-                writer,
-                clock,
-                AccountDirectory(),
-                threading.Lock() if sqlite else None,
-            )
+            # with a writer process, the server's writers and it take turns on a lock file
+            shared = lock_path(writer) if writer_process else None
+            lock = WriteLock(shared) if sqlite else None
+            ctx = AppContext(settings, engine, writer, clock, AccountDirectory(), lock)
             text_ = _contract_text(settings)
             ctx.write(
                 lambda uow: apply_contract(
                     uow.session, text_, clock=clock, source=str(settings.contract_path)
                 )
             )
-            if writer_process and Checkpointer.for_engine(writer) is not None:
-                writing = await run_in_threadpool(WriterProcess, settings.database_url)
+            if shared is not None:
+                writing = await run_in_threadpool(WriterProcess, settings.database_url, shared)
                 ctx.events = writing
             app.state.baton = ctx
             if settings.runs_worker_in_serve(engine.dialect.name):
@@ -127,6 +129,8 @@ def create_app(
             if writer is not engine:
                 writer.dispose()
             engine.dispose()
+            if isinstance(lock, WriteLock):
+                lock.close()
             gc.set_threshold(*collecting)
 
     app = FastAPI(

@@ -24,7 +24,7 @@ from baton.ingest.messages import Message
 from baton.service.accounts import AccountDirectory
 from baton.service.events import IngestResult, Reading, ingest
 from baton.service.tokens import TokenInfo, authenticate, token_hash
-from baton.store.engine import translate_errors
+from baton.store.engine import WriteLock, translate_errors
 from baton.store.uow import UnitOfWork
 from baton.web.batching import WriteQueue
 
@@ -53,7 +53,7 @@ class AppContext:
     writer: Engine
     clock: Clock
     accounts: AccountDirectory = field(default_factory=AccountDirectory)
-    write_lock: threading.Lock | None = None
+    write_lock: threading.Lock | WriteLock | None = None
     tokens: TokenCache = field(default_factory=lambda: TokenCache())
     #: Where event requests go: a queue writing them on this process's threads, or, for
     #: ``baton serve`` on a SQLite file, a :class:`~baton.web.writer_process.WriterProcess`.

@@ -12,8 +12,9 @@ requests that arrive while a transaction is written are written together in the 
 event hook, and each request's result (or error) is sent back once its transaction is
 committed. The server answers only then, so nothing is answered that is not stored.
 
-Both processes write to the same SQLite file; the server's own writes (forms, sales actions,
-its worker) take SQLite's write lock in turn with this process's transactions.
+Both processes write to the same SQLite file. Each transaction, here or in the server (forms,
+sales actions, its worker), holds a :class:`~baton.store.engine.WriteLock` on a file beside
+the database first, so they take turns without polling SQLite's own lock.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _portable(exc: BaseException) -> BaseException:
         return kind(str(exc)) if isinstance(exc, BatonError) else RuntimeError(repr(exc))
 
 
-def _serve(conn: Connection, database_url: str) -> None:
+def _serve(conn: Connection, database_url: str, lock_file: str) -> None:
     """The writer process: write what the server sends, and send back each request's result.
 
     A thread receives the requests' bytes (waiting on the pipe without the interpreter lock);
@@ -61,7 +62,7 @@ def _serve(conn: Connection, database_url: str) -> None:
     from baton.config import Settings
     from baton.domain.model import system_clock
     from baton.service.accounts import AccountDirectory
-    from baton.store.engine import make_engine
+    from baton.store.engine import WriteLock, make_engine
     from baton.web.context import AppContext
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the server stops this in turn
@@ -69,7 +70,8 @@ def _serve(conn: Connection, database_url: str) -> None:
     engine = make_engine(database_url)
     # the server's checkpointer copies the log back: commits here never wait for it
     writer = make_engine(database_url, immediate=True, background_checkpoints=True)
-    ctx = AppContext(settings, engine, writer, system_clock, AccountDirectory(), None)
+    lock = WriteLock(lock_file)  # taken in turn with the server's own writers
+    ctx = AppContext(settings, engine, writer, system_clock, AccountDirectory(), lock)
     assert isinstance(ctx.events, WriteQueue)
     inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
 
@@ -115,13 +117,15 @@ def _serve(conn: Connection, database_url: str) -> None:
     finally:
         writer.dispose()
         engine.dispose()
+        lock.close()
 
 
 class WriterProcess:
     """The writer process and the pipe to it; :meth:`submit` as :class:`WriteQueue`'s."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, lock_file: str) -> None:
         self.database_url = database_url
+        self.lock_file = lock_file
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()  # the pipe's sending end, and the waiting requests
         self._stopped = False
@@ -131,7 +135,10 @@ class WriterProcess:
         context = multiprocessing.get_context("spawn")  # the server has threads: never fork
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=_serve, args=(child, self.database_url), name="baton-writer", daemon=True
+            target=_serve,
+            args=(child, self.database_url, self.lock_file),
+            name="baton-writer",
+            daemon=True,
         )
         self._process.start()
         child.close()

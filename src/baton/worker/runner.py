@@ -43,7 +43,7 @@ from baton.domain.model import Clock, system_clock
 from baton.service.contracts import AppliedContract, contract_in_force
 from baton.service.escalation import fire_timer, preload
 from baton.store import tables as t
-from baton.store.engine import make_engine, translate_errors
+from baton.store.engine import WriteLock, make_engine, translate_errors
 from baton.store.handoff import claim
 from baton.store.uow import UnitOfWork
 from baton.worker.delivery import DeliveryFailed, NotConfigured, deliver
@@ -115,7 +115,7 @@ class Worker:
         clock: Clock = system_clock,
         name: str | None = None,
         writer: Engine | None = None,
-        write_lock: threading.Lock | None = None,
+        write_lock: threading.Lock | WriteLock | None = None,
     ) -> None:
         self.engine = engine
         self.writer = writer or engine
@@ -376,7 +376,7 @@ class BackgroundWorker:
         *,
         clock: Clock = system_clock,
         writer: Engine | None = None,
-        write_lock: threading.Lock | None = None,
+        write_lock: threading.Lock | WriteLock | None = None,
     ) -> None:
         self.worker = Worker(engine, settings, clock=clock, writer=writer, write_lock=write_lock)
         self.stop_event = threading.Event()
@@ -400,7 +400,7 @@ def start_in_process(
     *,
     clock: Clock = system_clock,
     writer: Engine | None = None,
-    write_lock: threading.Lock | None = None,
+    write_lock: threading.Lock | WriteLock | None = None,
 ) -> BackgroundWorker:
     """Start one worker in a background thread; the web app calls this on startup with SQLite
     and :meth:`BackgroundWorker.stop` on shutdown.
