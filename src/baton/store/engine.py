@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import sqlite3
@@ -95,13 +94,17 @@ class WriteLock:
         self._threads = threading.Lock()
         self._fd: int | None = None
         if path is not None:
+            import fcntl  # POSIX only: the writer process is for `baton serve` there
+
+            self._flock = fcntl.flock
+            self._exclusive, self._unlock = fcntl.LOCK_EX, fcntl.LOCK_UN
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
     def __enter__(self) -> Self:
         self._threads.acquire()
         if self._fd is not None:
             try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
+                self._flock(self._fd, self._exclusive)
             except BaseException:
                 self._threads.release()
                 raise
@@ -109,7 +112,7 @@ class WriteLock:
 
     def __exit__(self, *_exc: object) -> None:
         if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self._flock(self._fd, self._unlock)
         self._threads.release()
 
     def close(self) -> None:
