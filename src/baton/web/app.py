@@ -129,7 +129,7 @@ def create_app(
             if writer is not engine:
                 writer.dispose()
             engine.dispose()
-            if isinstance(lock, WriteLock):
+            if lock is not None:
                 lock.close()
             gc.set_threshold(*collecting)
 
