@@ -188,11 +188,13 @@ class WriterProcess:
                     future.set_exception(StoreError("the process that writes events stopped"))
                 return
             with self._lock:
-                future = self._waiting.pop(number)
-            if kind == "ok":
-                future.set_result(value)
+                found = self._waiting.pop(number, None)
+            if found is None:  # pragma: no cover  (every request is answered once)
+                log.error("the process that writes events answered an unknown request")
+            elif kind == "ok":
+                found.set_result(value)
             else:
-                future.set_exception(value)
+                found.set_exception(value)
 
     def stop(self) -> None:
         """Let the writer process finish what it was sent, then stop it."""
