@@ -121,17 +121,19 @@ class WriteLock:
             self._fd = None
 
 
+def sqlite_file(engine: Engine) -> str | None:
+    """The path of ``engine``'s SQLite database file; ``None`` for another database, an
+    in-memory one or a ``file:`` URI."""
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        return None
+    return None if path.startswith("file:") else path
+
+
 def lock_path(engine: Engine) -> str | None:
     """The file :class:`WriteLock` locks for ``engine``'s SQLite file; ``None`` for others."""
-    path = engine.url.database
-    if (
-        engine.dialect.name != "sqlite"
-        or not path
-        or path == ":memory:"
-        or path.startswith("file:")
-    ):
-        return None
-    return f"{path}.write-lock"
+    path = sqlite_file(engine)
+    return f"{path}.write-lock" if path is not None else None
 
 
 class Housekeeper:
@@ -172,12 +174,8 @@ class Checkpointer(Housekeeper):
     @classmethod
     def for_engine(cls, engine: Engine, *, every: float = 0.5) -> Checkpointer | None:
         """A checkpointer for ``engine``'s database file; ``None`` unless it is a SQLite file."""
-        if engine.dialect.name != "sqlite":
-            return None
-        path = engine.url.database
-        if not path or path == ":memory:" or path.startswith("file:"):
-            return None
-        return cls(path, every=every)
+        path = sqlite_file(engine)
+        return cls(path, every=every) if path is not None else None
 
     def _run(self) -> None:
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

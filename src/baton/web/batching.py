@@ -45,15 +45,9 @@ class WriteQueue:
         self._mutex = threading.Lock()
         self._writer = threading.Lock()
 
-    def submit(
-        self,
-        messages: Sequence[Message],
-        token_id: int | None,
-        readings: dict[str, Reading] | None = None,
-    ) -> IngestResult:
-        """Write ``messages`` (sent with ``token_id``); return what this request stored.
-        ``readings``: their :func:`read_messages`, when the caller has them already."""
-        request = _Request(messages, token_id, readings or read_messages(messages))
+    def submit(self, messages: Sequence[Message], token_id: int | None) -> IngestResult:
+        """Write ``messages`` (sent with ``token_id``); return what this request stored."""
+        request = _Request(messages, token_id, read_messages(messages))
         with self._mutex:
             self._waiting.append(request)
         with self._writer:

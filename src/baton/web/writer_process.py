@@ -49,8 +49,9 @@ def _portable(exc: BaseException) -> BaseException:
         pickle.loads(pickle.dumps(exc))
         return exc
     except Exception:
-        kind = StoreError if isinstance(exc, StoreError) else BatonError
-        return kind(str(exc)) if isinstance(exc, BatonError) else RuntimeError(repr(exc))
+        if isinstance(exc, BatonError):
+            return (StoreError if isinstance(exc, StoreError) else BatonError)(str(exc))
+        return RuntimeError(repr(exc))
 
 
 def _serve(conn: Connection, database_url: str, lock_file: str) -> None:
