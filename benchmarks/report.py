@@ -225,3 +225,38 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes], *, tries: int = 1
         except OSError:
             time.sleep(0.05)
     raise SystemExit(f"baton serve did not answer at {base}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process and every process under it used so far (with
+    ``--workers`` above 1, uvicorn's server processes are children of the one started)."""
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a process that ended meanwhile
+            continue
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        times[child] = int(fields[11]) + int(fields[12])  # utime + stime
+    tree, grew = {pid}, True
+    while grew:
+        found = {p for p, parent in parents.items() if parent in tree} - tree
+        grew = bool(found)
+        tree |= found
+    return sum(times.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_idle(pid: int, *, quiet: float = 0.05, most: float = 60.0) -> float:
+    """Wait until the process has used under ``quiet`` s of CPU over a second (its start-up
+    work, such as computing the dashboard's first pages, is done); the seconds waited."""
+    started = time.monotonic()
+    before = cpu_seconds(pid)
+    while time.monotonic() - started < most:
+        time.sleep(1.0)
+        now = cpu_seconds(pid)
+        if now - before < quiet:
+            break
+        before = now
+    return time.monotonic() - started

@@ -43,7 +43,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # benchmark the code of this checkout
 
-from report import free_port, machine, replace_section, wait_until_up  # noqa: E402
+from report import (  # noqa: E402
+    cpu_seconds,
+    free_port,
+    machine,
+    replace_section,
+    wait_until_idle,
+    wait_until_up,
+)
 
 BEGIN = "<!-- service: written by benchmarks/service.py; rerunning it replaces this section -->"
 END = "<!-- end of service -->"
@@ -267,45 +274,10 @@ class Run:
         return float(self.result["events"]) / float(self.result["seconds"])
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process and every process under it used so far (with
-    ``--workers`` above 1, uvicorn's server processes are children of the one started)."""
-    parents: dict[int, int] = {}
-    times: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # a process that ended meanwhile
-            continue
-        child = int(stat.parent.name)
-        parents[child] = int(fields[1])
-        times[child] = int(fields[11]) + int(fields[12])  # utime + stime
-    tree, grew = {pid}, True
-    while grew:
-        found = {p for p, parent in parents.items() if parent in tree} - tree
-        grew = bool(found)
-        tree |= found
-    return sum(times.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
-
-
 def idle_seconds() -> float:
     """Seconds the machine's cores have been idle since boot, summed over cores."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()
     return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")  # idle + iowait
-
-
-def wait_until_idle(pid: int, *, quiet: float = 0.05, most: float = 60.0) -> float:
-    """Wait until the process has used under ``quiet`` s of CPU over a second (its start-up
-    work, such as computing the dashboard's first pages, is done); the seconds waited."""
-    started = time.monotonic()
-    before = cpu_seconds(pid)
-    while time.monotonic() - started < most:
-        time.sleep(1.0)
-        now = cpu_seconds(pid)
-        if now - before < quiet:
-            break
-        before = now
-    return time.monotonic() - started
 
 
 def measure(engine_name: str, url: str, args: argparse.Namespace, workdir: Path) -> Run:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -17,10 +18,12 @@ from sqlalchemy import Engine, func, select, update
 from tests.fixtures import ten_leads
 
 from baton.analytics.export import export_duckdb
+from baton.analytics.memo import remember_sql
 from baton.analytics.replica import Replica, sqlite_path
 from baton.analytics.source import Tables, from_store
 from baton.store import tables as t
 from baton.store.uow import UnitOfWork
+from baton.web.dashboard import analytics as analytics_module
 from baton.web.dashboard.analytics import STAGES, Analytics
 
 AT = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
@@ -216,6 +219,72 @@ def test_sections_are_computed_ahead_beside_the_requests_and_again_after_an_acti
         assert analytics.get(("shown",), recycled, (STAGES,)) == before + 1
         assert len(threads) == 3  # kept: the request did not compute it
         assert analytics.get(("next",), recycled, (STAGES,)) == before + 1  # asked: computed
+
+
+def test_the_page_asked_for_after_an_action_comes_before_the_sections_computed_again(
+    store: str, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the background waits this long after an action and after each section a request asked
+    # for (longer than shipped, so that a slow machine cannot fail the test)
+    monkeypatch.setattr(analytics_module, "AFTER_ACTION", 1.0)
+    monkeypatch.setattr(analytics_module, "AFTER_REQUEST", 1.0)
+    lead = _first_lead(sqlite_engine)
+    ran: list[str] = []
+
+    def slow(name: str) -> Callable[[Tables], int]:
+        def section(tables: Tables) -> int:
+            ran.append(name)
+            time.sleep(0.1)
+            leads = tables.leads
+            return int(leads.filter(leads.stage == "recycled").count().execute())
+
+        return section
+
+    with _analytics(store, 300, copy=True) as analytics:
+        for n in range(3):  # shown: computed again in the background after an action
+            analytics.get(("shown", n), slow(f"shown {n}"), (STAGES,))
+        ran.clear()
+        _move(sqlite_engine, lead, "recycled")
+        analytics.changed([STAGES], leads=[lead])
+        # the page opened next asks for two sections, one after the other
+        first = analytics.get(("page", 1), slow("page 1"), (STAGES,))
+        second = analytics.get(("page", 2), slow("page 2"), (STAGES,))
+        assert ran[:2] == ["page 1", "page 2"]  # neither waited for a background job
+        assert first == second
+        _wait_for(lambda: len(ran) == 5, "the sections shown were not computed again")
+        assert sorted(ran[2:]) == ["shown 0", "shown 1", "shown 2"]
+
+
+def test_queries_are_compiled_ahead_on_the_second_thread_and_not_compiled_again(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled: list[str] = []
+    built: list[str] = []
+
+    def spying(backend: Any) -> Any:  # count the compilations under the kept SQL
+        real = backend.compile
+
+        def compile(expr: Any, /, **options: Any) -> str:
+            compiled.append(threading.current_thread().name)
+            return real(expr, **options)  # type: ignore[no-any-return]
+
+        backend.compile = compile
+        return remember_sql(backend)
+
+    monkeypatch.setattr(analytics_module, "remember_sql", spying)
+
+    def query(tables: Tables) -> Any:
+        built.append(threading.current_thread().name)
+        leads = tables.leads
+        return leads.filter(leads.stage == "recycled").count()
+
+    with _analytics(store, 300, copy=True) as analytics:
+        analytics.prepare([(("count",), query), (("count",), query)])  # the second: kept
+        _wait_for(lambda: bool(compiled), "nothing was compiled ahead")
+        assert built == compiled == ["baton-analytics-ahead"]
+        count = analytics.get(("count",), lambda t: int(t.backend.execute(query(t))), (STAGES,))
+        assert count >= 0
+        assert compiled == ["baton-analytics-ahead"]  # its SQL was kept: only run
 
 
 def test_a_copy_that_cannot_be_made_leaves_the_dashboard_on_the_store(

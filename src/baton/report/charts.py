@@ -63,6 +63,12 @@ def _svg(spec: str) -> str:
     return str(vl_convert.vegalite_to_svg(json.loads(spec)))
 
 
+def warm_up() -> None:
+    """Draw a small chart, so the renderer is loaded before the first report needs it (its
+    first chart takes most of a second; the next ones 30-100 ms)."""
+    _svg(json.dumps({"$schema": SCHEMA, "mark": "point", "data": {"values": [{"x": 1}]}}))
+
+
 def _scoped(svg: str, key: str, title: str) -> str:
     """The SVG with its ids prefixed by ``key``, so charts inline in one page cannot clash."""
     svg = re.sub(r'\bid="([^"]+)"', rf'id="{key}-\1"', svg)

@@ -15,7 +15,10 @@ arrives. So each section is cached under its parameters (page, period, breakdown
   most recently shown first, so that going back to the page finds them ready. A request never
   waits behind that work (requests go first) and never gets a value older than the last
   action: a section computed while an action ran is not kept, and one asked for before it is
-  ready is computed (or waited for) then.
+  ready is computed (or waited for) then. That work starts :data:`AFTER_ACTION` seconds after
+  the action, and :data:`AFTER_REQUEST` after any section a request asked for: a job cannot
+  be stopped once started, and the page a person opens after acting asks for its sections one
+  after another at once; each would otherwise wait for one background job.
 
 On a SQLite store the sections are computed on a copy of its analytics tables in an in-memory
 DuckDB (:mod:`baton.analytics.replica`; ``BATON_WEB_ANALYTICS_COPY``), several times faster
@@ -25,9 +28,16 @@ the store changed, it is copied whole again in the background, after requests an
 There, pages also have the choices a person is likely to pick next computed ahead
 (:meth:`Analytics.ahead`) on a second thread, so that they are ready, or, after an action
 dropped them, need only their SQL run again: every other choice of the Attribution and Feedback
-pages, the other breakdowns of the period shown on the Scoreboard and Handoff pages. (Computing
-every choice of every page ahead was tried: on two cores it slowed the requests it shared the
+pages, the other breakdowns of the period shown on the Scoreboard and Handoff pages, the
+attribution summary and wins of the week before the weekly report shown. (Computing every
+choice of every page ahead was tried: on two cores it slowed the requests it shared the
 processor with more than it saved.)
+Queries can also be compiled ahead without running them (:meth:`Analytics.prepare`): the
+Scoreboard has the breakdown it shows compiled for every other period (the period picker's
+choices; about 5 s of one core on the demo, yielding to requests), so that a choice asked for
+later, or again after an action, only runs its SQL (~0.1 s, against ~0.5 s to build and
+compile it). (Compiling every choice at start took 20 s of a core in every server started,
+whether anyone opened the dashboard or not.)
 
 The Ibis connection is opened once and used by one thread of its own, which runs one section at
 a time, requests before refreshes: a SQLite connection may be used only by the thread that
@@ -68,7 +78,13 @@ TOPICS: tuple[str, ...] = (STAGES, HANDOFF)
 REFRESH_SECTIONS = 8
 REFRESH_SECONDS = 2.0
 
-REQUEST, REFRESH, RELOAD = 0, 1, 2  # job priorities: a smaller number runs first
+REQUEST, REFRESH, RELOAD, PREPARE = 0, 1, 2, 3  # job priorities: a smaller number runs first
+#: Seconds the background jobs (refreshes, reloads) wait after an action, and after each
+#: section a request computed: a page asks for its sections one after another, and the page a
+#: person opens after an action comes at once; a background job started meanwhile would run
+#: to its end first (a job cannot be stopped), making each section wait for one.
+AFTER_ACTION = 0.3
+AFTER_REQUEST = 0.05
 
 
 class _Worker:
@@ -79,6 +95,9 @@ class _Worker:
         self._jobs = queue.PriorityQueue()
         self._order = itertools.count()
         self._stopped = False
+        self._running = False
+        self._quiet_at = 0.0  # background jobs wait until then (time.monotonic)
+        self._arrived = threading.Event()  # a request came while one waited
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -88,19 +107,40 @@ class _Worker:
             future.cancel()
         else:
             self._jobs.put((priority, next(self._order), job, future))
+            if priority <= REQUEST:
+                self._arrived.set()
         return future
+
+    def hold(self, seconds: float) -> None:
+        """Keep background jobs from starting for ``seconds`` (requests still run)."""
+        self._quiet_at = max(self._quiet_at, time.monotonic() + seconds)
+
+    def busy(self) -> bool:
+        """Whether a job is running or waiting."""
+        return self._running or not self._jobs.empty()
 
     def _run(self) -> None:
         while True:
-            _, _, job, future = self._jobs.get()
+            priority, order, job, future = self._jobs.get()
             if job is None:
                 break
+            wait = self._quiet_at - time.monotonic()
+            if priority > REQUEST and wait > 0:  # back in line until then, or a request
+                self._jobs.put((priority, order, job, future))
+                self._arrived.wait(wait)
+                self._arrived.clear()  # a request that came is in the queue, ahead of it
+                continue
             if not future.set_running_or_notify_cancel():
                 continue
+            self._running = True
             try:
                 future.set_result(job())
             except BaseException as exc:
                 future.set_exception(exc)
+            finally:
+                self._running = False
+            if priority <= REQUEST:
+                self.hold(AFTER_REQUEST)
         while not self._jobs.empty():  # closed: what still waits will not run
             self._jobs.get_nowait()[3].cancel()
 
@@ -140,6 +180,7 @@ class Analytics:
         # computing ahead: a second thread, on the copy only (its connection serves threads)
         self._ahead = _Worker("baton-analytics-ahead") if self._replica is not None else None
         self._queued: set[Hashable] = set()  # keys waiting or under way there
+        self._prepared: set[Hashable] = set()  # queries compiled ahead, or queued for it
 
     def tables(self) -> Tables:
         if self._tables is None:
@@ -210,6 +251,40 @@ class Analytics:
                     continue
                 self._queued.add(key)
             self._ahead.submit(REQUEST, functools.partial(self._early, key, compute, topics))
+
+    def prepare(self, queries: Iterable[tuple[Hashable, Callable[[Tables], Any]]]) -> None:
+        """Build and compile ``queries`` (each a key and how to make its Ibis expression from
+        the tables) in the background, without running them, so that a picker choice first
+        asked for later, or asked for again after an action, only runs its SQL.
+
+        On the thread that computes ahead, after anything it has to compute: one query at a
+        time, each waiting while a request is being computed; a key prepared before is not
+        prepared again. Only over the copy of a SQLite store (as :meth:`ahead`); what was
+        built is kept as any page's queries are (:attr:`built` and the connection's SQL).
+        """
+        if self._ahead is None or self._replica is None or self.closed:
+            return
+        for key, build in queries:
+            with self._lock:
+                if key in self._prepared:
+                    continue
+                if len(self._prepared) > 500:
+                    self._prepared.clear()
+                self._prepared.add(key)
+            self._ahead.submit(PREPARE, functools.partial(self._prepare, build))
+
+    def _prepare(self, build: Callable[[Tables], Any]) -> None:
+        try:
+            while self._worker.busy() and not self.closed:  # requests first
+                time.sleep(0.05)
+            if self.closed:
+                return
+            tables = self._tables or self._worker.submit(REQUEST, self.tables).result()
+            tables.backend.compile(build(tables).as_table())  # as running it compiles it
+        except CancelledError:
+            pass
+        except Exception:  # the page builds it when asked, and says what went wrong then
+            log.debug("could not compile a query ahead", exc_info=True)
 
     def _early(
         self, key: Hashable, compute: Callable[[Tables], Any], topics: tuple[str, ...]
@@ -341,6 +416,7 @@ class Analytics:
                 self._everything += 1
                 self._cache.clear()
                 self._recent.clear()  # computed with the contract of their time
+                self._prepared.clear()  # so were those
                 return
             for topic in topics:
                 self._versions[topic] += 1
@@ -356,7 +432,9 @@ class Analytics:
                 if dropped & set(reads) and took <= REFRESH_SECONDS
             ]
             # on this thread, not the one computing ahead: that one may be busy compiling a
-            # choice not asked for yet, and going back to the page would find nothing ready
+            # choice not asked for yet, and going back to the page would find nothing ready;
+            # after the page the person opens next has asked for its sections
+            self._worker.hold(AFTER_ACTION)
             for key, compute, reads in again[:REFRESH_SECTIONS]:
                 self._submit(REFRESH, key, compute, reads, self._stamp(reads))
 

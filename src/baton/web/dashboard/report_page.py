@@ -4,7 +4,10 @@ The page is the report's own HTML, made as :func:`baton.report.render_html` make
 page ``baton report --format html`` writes), and cached with the other analytics in three
 parts: the attribution summary and the wins, which no dashboard action changes, and the rest
 (numbers, goals, funnel, SLA, rejections, the page itself), which an accepted or rejected lead
-changes. After an action only the rest is computed again.
+changes. After an action only the rest is computed again. The first two parts of last week
+are computed ahead when the server starts, and those of the week before the one shown when a
+report is shown (the week picker's next choice most often); the chart renderer is loaded at
+start too (its first chart takes most of a second).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from fastapi.responses import HTMLResponse
 
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
+from baton.contract.model import Contract
 from baton.errors import BatonError
+from baton.report.charts import warm_up as warm_up_charts
 from baton.report.gather import gather, summary_query
 from baton.report.render import html
 from baton.report.week import check_started, last_complete_week, parse_week
@@ -25,8 +30,10 @@ from baton.report.wins import week_wins
 from baton.service.attribution import attribute
 from baton.service.web_users import Viewer
 from baton.web.context import Ctx
+from baton.web.dashboard.analytics import Analytics
 from baton.web.dashboard.auth import page_for
-from baton.web.dashboard.common import compute, contract_now, refused
+from baton.web.dashboard.common import analytics_of, compute, contract_now, refused
+from baton.web.dashboard.pages import Section
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,6 +47,25 @@ def _week(text: str | None, zone: Any, now: dt.datetime) -> Period:
     return week
 
 
+def _parts(contract: Contract, week: Period) -> list[Section]:
+    """The report's parts no dashboard action changes: the attribution summary, the wins."""
+    return [
+        (
+            ("report", week.label, "attribution"),
+            lambda t: attribute(t, contract, summary_query(week)),
+            (),
+        ),
+        (("report", week.label, "wins"), lambda t: week_wins(t, contract, week), ()),
+    ]
+
+
+def warm(analytics: Analytics, contract: Contract, now: dt.datetime) -> None:
+    """Compute last week's parts no action changes ahead, and load the chart renderer (its
+    first chart takes most of a second), so the first report asked for does not wait."""
+    analytics.ahead(_parts(contract, last_complete_week(now, contract.business_hours.zone)))
+    warm_up_charts()
+
+
 @router.get("/report", response_class=HTMLResponse)
 async def report_page(
     request: Request, ctx: Ctx, viewer: Annotated[Viewer, Depends(page_for("report"))]
@@ -50,13 +76,12 @@ async def report_page(
         week = _week(request.query_params.get("week"), contract.business_hours.zone, now)
     except BatonError as exc:
         raise refused(exc) from exc
-    summary = await compute(
-        ctx, ("report", week.label, "attribution"),
-        lambda t: attribute(t, contract, summary_query(week)), reads=(),
-    )  # fmt: skip
-    wins = await compute(
-        ctx, ("report", week.label, "wins"), lambda t: week_wins(t, contract, week), reads=()
-    )
+    summary_part, wins_part = _parts(contract, week)
+    summary = await compute(ctx, *summary_part)
+    wins = await compute(ctx, *wins_part)
+    # the week before: the week picker's next choice most often
+    before = Period.containing(week.first - dt.timedelta(days=7), "week", week.zone)
+    analytics_of(ctx).ahead(_parts(contract, before))
 
     def page(tables: Tables) -> tuple[str, Any, Any]:
         report = gather(tables, contract, week, now=ctx.clock(), attribution=summary, wins=wins)
