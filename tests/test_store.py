@@ -315,3 +315,34 @@ def test_the_statistics_keeper_analyzes_a_young_table_once_it_has_grown_by_half(
     add(2_000, 600)  # 2,000 analyzed, 600 more: not yet half again
     assert stale_within(2) == []
     engine.dispose()
+
+
+def test_json_columns_of_the_growing_tables_get_no_planner_statistics(postgres_url: str) -> None:
+    from alembic import command
+
+    from baton.store.engine import StatisticsKeeper
+    from baton.store.migrate import alembic_config
+    from baton.store.types import JSONDict, JSONList
+
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    query = (
+        "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "WHERE c.relname = ANY(%(tables)s) AND a.attnum > 0 AND a.attstattarget = 0"
+    )
+    with engine.connect() as conn:
+        skipped = set(conn.exec_driver_sql(query, {"tables": list(StatisticsKeeper.TABLES)}).all())
+    json_columns = {
+        (name, column.name)
+        for name in StatisticsKeeper.TABLES
+        for column in t.Base.metadata.tables[name].c
+        if isinstance(column.type, JSONDict | JSONList)
+    }
+    assert skipped == json_columns  # every JSON column of them, and nothing else
+    config = alembic_config()
+    with engine.begin() as conn:  # and downgrading gives them the server's default again
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007_web_users")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql(query, {"tables": list(StatisticsKeeper.TABLES)}).all() == []
+    engine.dispose()
