@@ -146,9 +146,19 @@ def test_scoreboard_numbers_equal_the_cli(
         page.goto(path)
         if name in ("funnel", "attribution"):
             page.wait_for_selector("figure.chart svg")  # vega drew the chart, offline
-        if name == "report":  # the weekly report, its charts drawn on the server as SVG
+        if name == "report":  # the weekly report, its charts drawn by vega from their specs
             assert page.locator("h1").first.inner_text().startswith("Week ")
-            assert page.locator("svg").count() >= 1
+            page.wait_for_selector("figure.chart svg")
+            blocks = page.locator("figure.chart script[data-chart]").count()
+            assert blocks >= 1
+            page.wait_for_function(
+                f"document.querySelectorAll('figure.chart .vega-embed > svg').length == {blocks}"
+            )
+            for i in range(blocks):  # each named by its title, as the report's own SVG is
+                figure = page.locator("figure.chart").nth(i)
+                spec = json.loads(figure.locator("script[data-chart]").text_content() or "{}")
+                label = figure.locator(".vega-embed").get_attribute("aria-label")
+                assert label and label == spec["title"]["text"] == spec["description"], label
         shoot(page, shots, name)
     page.context.close()
 

@@ -221,6 +221,42 @@ def test_sections_are_computed_ahead_beside_the_requests_and_again_after_an_acti
         assert analytics.get(("next",), recycled, (STAGES,)) == before + 1  # asked: computed
 
 
+def test_a_section_under_way_ahead_is_waited_for_not_computed_twice(
+    store: str, sqlite_engine: Engine
+) -> None:
+    lead = _first_lead(sqlite_engine)
+    threads: list[str] = []
+    started = threading.Event()
+    go_on = threading.Event()
+
+    def slow(tables: Tables) -> int:
+        threads.append(threading.current_thread().name)
+        started.set()
+        go_on.wait(30)
+        leads = tables.leads
+        return int(leads.filter(leads.stage == "recycled").count().execute())
+
+    with _analytics(store, 300, copy=True) as analytics:
+        analytics.ahead([(("next",), slow, (STAGES,))])
+        assert started.wait(30), "nothing was computed ahead"
+        threading.Timer(0.3, go_on.set).start()
+        before = analytics.get(("next",), slow, (STAGES,))  # asked while under way there
+        assert threads == ["baton-analytics-ahead"]  # waited for, not computed again
+
+        # an action while it is under way: what it computes is not kept, and the request
+        # computes the section itself once it is done
+        started.clear()
+        go_on.clear()
+        analytics.changed([STAGES], leads=[lead])  # drops it
+        analytics.ahead([(("next",), slow, (STAGES,))])
+        assert started.wait(30)
+        _move(sqlite_engine, lead, "recycled")
+        analytics.changed([STAGES], leads=[lead])
+        go_on.set()
+        assert analytics.get(("next",), slow, (STAGES,)) == before + 1
+        assert threads == ["baton-analytics-ahead", "baton-analytics-ahead", "baton-analytics"]
+
+
 def test_the_page_asked_for_after_an_action_comes_before_the_sections_computed_again(
     store: str, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,6 +4,7 @@ HTML page with every chart inline as SVG, and a real PDF whose pages render with
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ from baton.demo import run_demo
 from baton.errors import InvalidInput
 from baton.report import render_html, resolve_week, weekly_report
 from baton.report.rejections import top_rejections
-from baton.report.render import charts
+from baton.report.render import charts, html
 from baton.report.week import last_complete_week, parse_week
 from baton.report.wins import week_wins
 from baton.store.engine import make_engine
@@ -225,6 +226,30 @@ def test_the_wins_add_up_to_the_attribution_summary(demo_tables: Tables) -> None
     w_shaped = credit[credit["model"] == "w-shaped"].set_index("channel")["value"]
     assert {c: v for c, v in w_shaped.items() if v} == pytest.approx(credited)
     assert all(c is not None for c in charts(report).values()), "every chart has data"
+
+
+def test_with_scripts_the_browser_draws_the_same_specs(demo_tables: Tables) -> None:
+    report = weekly_report(demo_tables, DEMO_WEEK, lambda: DEMO_NOW, contract=CONTRACT)
+    scripts = ("/static/vendor/vega.min.js", "/static/baton.js")
+    page = html(report, scripts=scripts)
+    assert "<svg" not in page  # nothing drawn here
+    for src in scripts:
+        assert f'<script src="{src}" defer></script>' in page
+    drawn = charts(report)
+    for key, title in CHART_TITLES.items():
+        figure = re.search(rf'<figure class="chart" id="chart-{key}">(.*?)</figure>', page, re.S)
+        assert figure is not None, f"no {key} chart"
+        block = re.search(
+            rf'<div id="chart-{key}-drawn" role="img" aria-label="([^"]*)"></div>'
+            rf'<script type="application/json" data-chart="chart-{key}-drawn">(.*?)</script>',
+            figure.group(1),
+            re.S,
+        )
+        chart = drawn[key]
+        assert chart is not None and chart.title.startswith(title)
+        assert block is not None and block.group(1) == chart.title
+        # the very spec the command draws to SVG, its title as the name Vega gives the chart
+        assert json.loads(block.group(2)) == {**json.loads(chart.spec), "description": chart.title}
 
 
 def test_html_holds_every_chart_as_inline_svg(in_demo: Path) -> None:

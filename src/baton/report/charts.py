@@ -2,7 +2,8 @@
 
 vl-convert bundles Vega, Vega-Lite and a JavaScript engine, so nothing is fetched when a chart
 is drawn; the SVG goes inline into the page, where browsers show it and WeasyPrint draws it into
-the PDF (its titles and labels stay text, so they can be searched).
+the PDF (its titles and labels stay text, so they can be searched). The dashboard's report page
+leaves the drawing to the browser instead, with the same specs and the Vega-Lite it ships.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import pandas as pd
@@ -28,15 +29,22 @@ _FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 
 @dataclass(frozen=True)
 class Chart:
-    """A drawn chart: its title (also its accessible name) and its SVG markup."""
+    """A chart: its title (also its accessible name) and its full Vega-Lite spec, as JSON with
+    the data inlined. The SVG is drawn when first asked for: a page whose browser draws the
+    chart (the dashboard's report) never pays for it."""
 
     key: str
     title: str
-    svg: str
+    spec: str
+
+    @cached_property
+    def svg(self) -> str:
+        """The chart drawn to inline SVG, its ids prefixed by its key."""
+        return _scoped(_svg(self.spec), self.key, self.title)
 
 
 def draw(key: str, title: str, spec: dict[str, Any]) -> Chart:
-    """Draw ``spec`` (without title or data schema; both are added) to inline SVG."""
+    """``spec`` (without title or data schema; both are added) as a :class:`Chart`."""
     full = {
         "$schema": SCHEMA,
         "title": {"text": title, "anchor": "start", "fontSize": 14},
@@ -44,8 +52,7 @@ def draw(key: str, title: str, spec: dict[str, Any]) -> Chart:
         "background": "white",
         **spec,
     }
-    svg = _svg(json.dumps(full, sort_keys=True, default=str))
-    return Chart(key, title, _scoped(svg, key, title))
+    return Chart(key, title, json.dumps(full, sort_keys=True, default=str))
 
 
 @lru_cache(maxsize=64)
@@ -61,12 +68,6 @@ def _svg(spec: str) -> str:
             "`pip install 'vl-convert-python>=1.6,<2'` in Baton's environment"
         ) from exc
     return str(vl_convert.vegalite_to_svg(json.loads(spec)))
-
-
-def warm_up() -> None:
-    """Draw a small chart, so the renderer is loaded before the first report needs it (its
-    first chart takes most of a second; the next ones 30-100 ms)."""
-    _svg(json.dumps({"$schema": SCHEMA, "mark": "point", "data": {"values": [{"x": 1}]}}))
 
 
 def _scoped(svg: str, key: str, title: str) -> str:

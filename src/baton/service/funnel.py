@@ -9,15 +9,47 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import ibis
 import pandas as pd
 
 from baton.analytics.breakdowns import check_breakdown
 from baton.analytics.cohorts import check_cohort
 from baton.analytics.funnel import funnel
+from baton.analytics.memo import Built
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
 from baton.analytics.stuck import stuck_leads
 from baton.contract import Contract
+
+
+def funnel_query(
+    tables: Tables,
+    contract: Contract,
+    *,
+    by: str | None = None,
+    cohort: str | None = None,
+    period: str | None = None,
+    stages: Sequence[str] | None = None,
+    built: Built | None = None,
+) -> ibis.Table:
+    """The query of :func:`funnel_report`, taken from ``built`` when it was built before."""
+    zone = contract.business_hours.zone
+
+    def build() -> ibis.Table:
+        return funnel(
+            tables,
+            contract.main_path(),
+            by=check_breakdown(by) if by else None,
+            cohort=check_cohort(cohort) if cohort else None,
+            period=Period.parse(period, zone) if period else None,
+            zone=zone,
+            only=stages,
+        )
+
+    if built is None:
+        return build()
+    key = ("funnel", by, cohort, period, tuple(stages) if stages is not None else None)
+    return built.get(key, build, tables, contract)
 
 
 def funnel_report(
@@ -28,6 +60,7 @@ def funnel_report(
     cohort: str | None = None,
     period: str | None = None,
     stages: Sequence[str] | None = None,
+    built: Built | None = None,
 ) -> pd.DataFrame:
     """The funnel over the contract's main path, as :func:`baton.analytics.funnel.funnel`.
 
@@ -45,6 +78,9 @@ def funnel_report(
         A period label such as ``2026-Q3`` (see :class:`baton.analytics.period.Period`).
     stages
         Stage keys to pair up (e.g. ``["mql", "customer"]``); the whole main path by default.
+    built
+        Where the query is kept once built (:class:`baton.analytics.memo.Built`), for a
+        process that asks again (the dashboard).
 
     Returns
     -------
@@ -52,15 +88,8 @@ def funnel_report(
         One row per breakdown group, cohort and pair of stages; counts as int64, rates and
         days as float64 (NaN where there is nothing to divide or time).
     """
-    zone = contract.business_hours.zone
-    expr = funnel(
-        tables,
-        contract.main_path(),
-        by=check_breakdown(by) if by else None,
-        cohort=check_cohort(cohort) if cohort else None,
-        period=Period.parse(period, zone) if period else None,
-        zone=zone,
-        only=stages,
+    expr = funnel_query(
+        tables, contract, by=by, cohort=cohort, period=period, stages=stages, built=built
     )
     frame = expr.to_pandas()
     for column in ("step", "entered", "converted", "timed"):

@@ -64,7 +64,7 @@ def start_warming(ctx: AppContext) -> threading.Thread:
             now = ctx.clock()
             contract = ctx.read(lambda uow: contract_in_force(uow.session, now)).contract
             pages.warm(analytics, contract, ctx.clock)
-            report_page.warm(analytics, contract, now)
+            report_page.warm(analytics, contract, ctx.clock)
         except Exception:  # a cold cache only makes the first page slower
             if analytics.closed:  # the app stopped first
                 return

@@ -180,6 +180,8 @@ class Analytics:
         # computing ahead: a second thread, on the copy only (its connection serves threads)
         self._ahead = _Worker("baton-analytics-ahead") if self._replica is not None else None
         self._queued: set[Hashable] = set()  # keys waiting or under way there
+        # keys under way there: set when done, and the versions the computation began from
+        self._computing: dict[Hashable, tuple[threading.Event, tuple[int, ...]]] = {}
         self._prepared: set[Hashable] = set()  # queries compiled ahead, or queued for it
 
     def tables(self) -> Tables:
@@ -239,8 +241,9 @@ class Analytics:
 
         Only over the copy of a SQLite store, and only those not kept or under way already.
         Each is computed after the copy has taken in what changed, and not kept if an action
-        changed what it reads meanwhile. A request never waits for this work (it has a thread
-        of its own), but shares the processor with it.
+        changed what it reads meanwhile. A request never waits behind this work (it has a
+        thread of its own), but shares the processor with it; a request for a section under
+        way here waits for it, rather than computing it a second time beside it.
         """
         if self._ahead is None or self._replica is None or self.closed:
             return
@@ -289,12 +292,15 @@ class Analytics:
     def _early(
         self, key: Hashable, compute: Callable[[Tables], Any], topics: tuple[str, ...]
     ) -> None:
+        done = threading.Event()
         try:
-            if self._fresh(key)[0] or self.closed:
-                return
+            with self._lock:
+                if self._fresh(key)[0] or self.closed:
+                    return
+                stamp = self._stamp(topics)
+                self._computing[key] = (done, stamp)  # a request for it waits (see get)
             # the copy takes in what changed on the requests' thread (it owns the store's
             # connection); what this computes is then at least as new as that
-            stamp = self._stamp(topics)
             self._worker.submit(REQUEST, self.tables).result()
             assert self._tables is not None
             value = compute(self._tables)
@@ -308,6 +314,9 @@ class Analytics:
         finally:
             with self._lock:
                 self._queued.discard(key)
+                if self._computing.get(key, (None,))[0] is done:
+                    del self._computing[key]
+            done.set()
 
     def _stamp(self, reads: tuple[str, ...]) -> tuple[int, ...]:
         return (self._everything, *(self._versions[topic] for topic in reads))
@@ -337,12 +346,24 @@ class Analytics:
                 if ok:
                     return value  # type: ignore[no-any-return]
                 stamp = self._stamp(topics)
+                ahead = self._computing.get(key)
                 pending = self._pending.get(key)
-                if pending is None or pending[1] != stamp or not pending[0].running():
+                if ahead is not None and ahead[1] == stamp and pending is None:
+                    future = None
+                elif pending is None or pending[1] != stamp or not pending[0].running():
                     # none under way since the last action (or one queued behind requests)
                     future = self._submit(REQUEST, key, compute, topics, stamp)
                 else:
                     future = pending[0]
+            if future is None:
+                # under way on the thread computing ahead: wait for it rather than compute it
+                # a second time beside it; if it was not kept (an action came meanwhile, or it
+                # failed), the next turn computes it here
+                assert ahead is not None
+                ahead[0].wait()
+                if self.closed:
+                    raise CancelledError
+                continue
             try:
                 result = future.result()
             except CancelledError:

@@ -25,7 +25,7 @@ from baton.contract.model import Contract
 from baton.domain.model import Clock
 from baton.service.attribution import AttributionQuery, attribute, model_list
 from baton.service.commitments import goals_report, records, sla_report
-from baton.service.funnel import funnel_report, stuck_report
+from baton.service.funnel import funnel_query, funnel_report, stuck_report
 from baton.service.scoreboard import kpi_query, kpi_scoreboard
 from baton.service.web_users import Viewer
 from baton.service.workbench import queue, rejections, scope_for
@@ -75,18 +75,18 @@ def goals_section(contract: Contract, clock: Clock) -> Section:
     return ("goals",), lambda t: goals_report(t, contract, as_of=clock()), TOPICS
 
 
-def funnel_section(contract: Contract, span: Period) -> Section:
+def funnel_section(contract: Contract, span: Period, built: Built) -> Section:
     return (
         ("funnel", span.label),
-        lambda t: funnel_report(t, contract, period=span.label),
+        lambda t: funnel_report(t, contract, period=span.label, built=built),
         (STAGES,),
     )
 
 
-def cohort_section(contract: Contract, span: Period) -> Section:
+def cohort_section(contract: Contract, span: Period, built: Built) -> Section:
     return (
         ("cohorts", span.label),
-        lambda t: funnel_report(t, contract, cohort="month", period=span.label),
+        lambda t: funnel_report(t, contract, cohort="month", period=span.label, built=built),
         (STAGES,),
     )
 
@@ -133,8 +133,8 @@ def warm(analytics: Analytics, contract: Contract, clock: Clock) -> None:
     for key, work, reads in (
         kpis_section(contract, span, None, analytics.built),
         goals_section(contract, clock),
-        funnel_section(contract, span),
-        cohort_section(contract, span),
+        funnel_section(contract, span, analytics.built),
+        cohort_section(contract, span, analytics.built),
         stuck_section(contract, clock),
         sla_section(contract, span, "rep", clock),
         attribution_section(contract, DEFAULT_MODELS, "won", "account", None),
@@ -223,9 +223,26 @@ async def funnel_page(
     contract = await contract_now(ctx)
     now = ctx.clock()
     span = parse_period(request.query_params.get("period"), contract, now)
-    pairs = await compute(ctx, *funnel_section(contract, span))
-    cohorts = await compute(ctx, *cohort_section(contract, span))
+    analytics = analytics_of(ctx)
+    pairs = await compute(ctx, *funnel_section(contract, span, analytics.built))
+    cohorts = await compute(ctx, *cohort_section(contract, span, analytics.built))
     stuck = await compute(ctx, *stuck_section(contract, ctx.clock))
+    # the other periods, where the picker leads: the funnel's and cohorts' queries compiled
+    # only (building and compiling them takes several times as long as running them)
+    analytics.prepare(
+        (
+            (kind, period.label),
+            functools.partial(
+                funnel_query,
+                contract=contract,
+                cohort=cohort,
+                period=period.label,
+                built=analytics.built,
+            ),
+        )
+        for period in _periods(contract, now, span)
+        for kind, cohort in (("funnel", None), ("cohorts", "month"))
+    )
     steps = []
     for row in records(pairs):
         drop = None if row["conversion"] is None else 1 - row["conversion"]
