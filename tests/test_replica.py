@@ -291,6 +291,47 @@ def test_the_page_asked_for_after_an_action_comes_before_the_sections_computed_a
         assert sorted(ran[2:]) == ["shown 0", "shown 1", "shown 2"]
 
 
+def test_after_an_action_the_page_shown_last_is_computed_again_first_within_a_budget(
+    store: str, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no budget: only the section shown last is computed again (the first one always is)
+    monkeypatch.setattr(analytics_module, "REFRESH_BUDGET", 0.0)
+    monkeypatch.setattr(analytics_module, "AFTER_ACTION", 0.0)
+    lead = _first_lead(sqlite_engine)
+    ran: list[str] = []
+
+    def counted(name: str) -> Callable[[Tables], int]:
+        def section(tables: Tables) -> int:
+            ran.append(name)
+            leads = tables.leads
+            return int(leads.filter(leads.stage == "recycled").count().execute())
+
+        return section
+
+    with _analytics(store, 300, copy=True) as analytics:
+        for n in range(3):
+            analytics.get(("shown", n), counted(f"shown {n}"), (STAGES,))
+        analytics.get(("shown", 0), counted("shown 0"), (STAGES,))  # kept, and shown again
+        assert ran == ["shown 0", "shown 1", "shown 2"]
+        _move(sqlite_engine, lead, "recycled")
+        analytics.changed([STAGES], leads=[lead])
+        _wait_for(lambda: len(ran) == 4, "the section shown last was not computed again")
+        assert ran[3] == "shown 0"
+        time.sleep(0.5)
+        assert len(ran) == 4  # the others wait until they are asked for
+
+        # with room for all: the most recently shown first
+        monkeypatch.setattr(analytics_module, "REFRESH_BUDGET", 60.0)
+        analytics.changed([STAGES], leads=[lead])
+        _wait_for(lambda: len(ran) == 7, "the sections shown were not computed again")
+        assert ran[4:] == ["shown 0", "shown 2", "shown 1"]
+        # being computed again in the background is not being shown: the order stays
+        monkeypatch.setattr(analytics_module, "REFRESH_BUDGET", 0.0)
+        analytics.changed([STAGES], leads=[lead])
+        _wait_for(lambda: len(ran) == 8, "the section shown last was not computed again")
+        assert ran[7] == "shown 0"
+
+
 def test_queries_are_compiled_ahead_on_the_second_thread_and_not_compiled_again(
     store: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,8 +10,7 @@ other command shows, have modules here (:mod:`.rejections`, :mod:`.wins`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -72,35 +71,36 @@ def summary_query(week: Period) -> AttributionQuery:
     return AttributionQuery(SUMMARY_MODELS, "won", "account", "channel", week)
 
 
-@dataclass(frozen=True)
-class WeekMeasures:
-    """The report's sections but the attribution summary and the wins (see :func:`measure`)."""
-
-    week: Period
-    previous: Period
-    as_of: dt.datetime
-    made_at: dt.datetime
-    complete: bool
-    numbers: dict[str, float]
-    previous_numbers: dict[str, float]
-    goals: pd.DataFrame
-    funnel: pd.DataFrame
-    sla: SLAReport
-    rejections: pd.DataFrame
-
-
-def measure(
+def gather(
     tables: Tables,
     contract: Contract,
     week: Period,
     *,
     now: dt.datetime,
-    advance: Callable[[int], None] = lambda _n: None,
-) -> WeekMeasures:
-    """The week in numbers, the goals, the funnel, both sides of the SLA and the rejection
-    reasons of ``week``, as of its end (or ``now``); ``advance(1)`` after each of the first
-    five :data:`STEPS`. The dashboard keeps them apart from the attribution summary and the
-    wins, which none of its actions changes."""
+    progress: Progress | None = None,
+    attribution: AttributionResult | None = None,
+    wins: list[Win] | None = None,
+) -> WeeklyReport:
+    """Gather the report of ``week`` as of its end (or ``now``, if it has not ended).
+
+    Parameters
+    ----------
+    tables
+        The store's tables, on any engine.
+    contract
+        The contract in force: stages, SLA terms, goals, reasons and attribution settings.
+    week
+        An ISO week (:func:`baton.report.week.parse_week`).
+    now
+        Aware datetime: when the report is made.
+    progress
+        Told of each of :data:`STEPS`.
+    attribution, wins
+        The week's attribution summary (:func:`summary_query`) and wins (:func:`week_wins`)
+        when the caller has them already (the dashboard keeps them apart: no action taken
+        there changes them).
+    """
+    advance = (progress or NoProgress()).task("gathering the week", len(STEPS))
     complete = is_complete(week, now)
     as_of = week.bounds()[1].replace(tzinfo=dt.UTC) if complete else now
     previous = Period.containing(week.first - dt.timedelta(days=7), "week", week.zone)
@@ -117,48 +117,6 @@ def measure(
     advance(1)
     rejections = top_rejections(tables, contract, week)
     advance(1)
-    return WeekMeasures(
-        week=week, previous=previous, as_of=as_of, made_at=now, complete=complete,
-        numbers={m: numbers[m] for m in METRICS}, previous_numbers={m: earlier[m] for m in METRICS},
-        goals=goals, funnel=funnel, sla=sla, rejections=rejections,
-    )  # fmt: skip
-
-
-def gather(
-    tables: Tables,
-    contract: Contract,
-    week: Period,
-    *,
-    now: dt.datetime,
-    progress: Progress | None = None,
-    attribution: AttributionResult | None = None,
-    wins: list[Win] | None = None,
-    measures: WeekMeasures | None = None,
-) -> WeeklyReport:
-    """Gather the report of ``week`` as of its end (or ``now``, if it has not ended).
-
-    Parameters
-    ----------
-    tables
-        The store's tables, on any engine.
-    contract
-        The contract in force: stages, SLA terms, goals, reasons and attribution settings.
-    week
-        An ISO week (:func:`baton.report.week.parse_week`).
-    now
-        Aware datetime: when the report is made.
-    progress
-        Told of each of :data:`STEPS`.
-    attribution, wins, measures
-        The week's attribution summary (:func:`summary_query`), wins (:func:`week_wins`) and
-        other sections (:func:`measure`) when the caller has them already (the dashboard
-        keeps them apart: no action taken there changes the first two).
-    """
-    advance = (progress or NoProgress()).task("gathering the week", len(STEPS))
-    if measures is None:
-        measures = measure(tables, contract, week, now=now, advance=advance)
-    else:
-        advance(5)
     if attribution is None:
         attribution = attribute(tables, contract, summary_query(week))
     advance(1)
@@ -166,6 +124,8 @@ def gather(
         wins = week_wins(tables, contract, week)
     advance(1)
     return WeeklyReport(
-        contract=contract, attribution=attribution, wins=wins,
-        **{f.name: getattr(measures, f.name) for f in fields(WeekMeasures)},
+        week=week, previous=previous, as_of=as_of, made_at=now, complete=complete,
+        contract=contract, numbers={m: numbers[m] for m in METRICS},
+        previous_numbers={m: earlier[m] for m in METRICS}, goals=goals, funnel=funnel, sla=sla,
+        rejections=rejections, attribution=attribution, wins=wins,
     )  # fmt: skip

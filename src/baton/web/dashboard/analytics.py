@@ -53,8 +53,9 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Hashable, Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
 from concurrent.futures import CancelledError, Future
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from baton.analytics.memo import Built, remember_sql
@@ -74,9 +75,13 @@ HANDOFF = "handoff"
 #: anything else (a new contract): then every section is dropped and none computed ahead.
 TOPICS: tuple[str, ...] = (STAGES, HANDOFF)
 #: Sections recomputed in the background after an action: the most recently shown ones that
-#: took at most :data:`REFRESH_SECONDS` to compute (a slow one would hold the connection).
+#: took at most :data:`REFRESH_SECONDS` to compute (a slow one would hold the connection), as
+#: long as together they took at most :data:`REFRESH_BUDGET`. A request that comes while one
+#: runs waits for it to end, so the fewer the better: the page shown last comes first, and
+#: pages shown before it only while the work stays short.
 REFRESH_SECTIONS = 8
 REFRESH_SECONDS = 2.0
+REFRESH_BUDGET = 1.0
 
 REQUEST, REFRESH, RELOAD, PREPARE = 0, 1, 2, 3  # job priorities: a smaller number runs first
 #: Seconds the background jobs (refreshes, reloads) wait after an action, and after each
@@ -97,6 +102,8 @@ class _Worker:
         self._stopped = False
         self._running = False
         self._quiet_at = 0.0  # background jobs wait until then (time.monotonic)
+        self._paused = 0  # and while requests wait for work done elsewhere (see paused)
+        self._pausing = threading.Lock()
         self._arrived = threading.Event()  # a request came while one waited
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -115,6 +122,19 @@ class _Worker:
         """Keep background jobs from starting for ``seconds`` (requests still run)."""
         self._quiet_at = max(self._quiet_at, time.monotonic() + seconds)
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Keep background jobs from starting while the block runs (a request waiting for a
+        section computed on another thread), and for :data:`AFTER_REQUEST` after it."""
+        with self._pausing:
+            self._paused += 1
+        try:
+            yield
+        finally:
+            self.hold(AFTER_REQUEST)
+            with self._pausing:
+                self._paused -= 1
+
     def busy(self) -> bool:
         """Whether a job is running or waiting."""
         return self._running or not self._jobs.empty()
@@ -125,9 +145,9 @@ class _Worker:
             if job is None:
                 break
             wait = self._quiet_at - time.monotonic()
-            if priority > REQUEST and wait > 0:  # back in line until then, or a request
-                self._jobs.put((priority, order, job, future))
-                self._arrived.wait(wait)
+            if priority > REQUEST and (wait > 0 or self._paused):  # back in line until then
+                self._jobs.put((priority, order, job, future))  # or a request comes
+                self._arrived.wait(wait if wait > 0 else AFTER_REQUEST)
                 self._arrived.clear()  # a request that came is in the queue, ahead of it
                 continue
             if not future.set_running_or_notify_cancel():
@@ -337,6 +357,9 @@ class Analytics:
         it may run again in the background after an action.
         """
         topics = tuple(t for t in TOPICS if t in reads)
+        with self._lock:
+            if key in self._recent:  # shown again: among the first computed after an action
+                self._recent.move_to_end(key)
         while True:
             ok, value = self._fresh(key)
             if ok:
@@ -360,7 +383,8 @@ class Analytics:
                 # a second time beside it; if it was not kept (an action came meanwhile, or it
                 # failed), the next turn computes it here
                 assert ahead is not None
-                ahead[0].wait()
+                with self._worker.paused():  # nor does this thread start background work
+                    ahead[0].wait()
                 if self.closed:
                     raise CancelledError
                 continue
@@ -392,7 +416,9 @@ class Analytics:
             took = time.monotonic() - started
             self._maybe_reload()
             with self._lock:
-                self._keep(key, compute, topics, stamp, value, shown=took)
+                # computed for a request: shown (a refresh leaves its place as it was)
+                shown = took if priority == REQUEST else None
+                self._keep(key, compute, topics, stamp, value, shown=shown)
                 if self._pending.get(key, (None,))[0] is future:
                     del self._pending[key]
             return value
@@ -412,8 +438,8 @@ class Analytics:
         shown: float | None,
     ) -> None:
         """Keep a computed section (under ``self._lock``). ``shown``: the seconds it took when a
-        page asked for it (it is then among those computed again after an action), ``None``
-        when computed ahead."""
+        page asked for it (it is then the first of those computed again after an action),
+        ``None`` when computed ahead or again in the background."""
         if self.ttl <= 0:
             return
         if len(self._cache) > 500:
@@ -448,7 +474,7 @@ class Analytics:
             if self.closed or self.ttl <= 0:
                 return
             again = [
-                (key, compute, reads)
+                (key, compute, reads, took)
                 for key, (compute, reads, took) in reversed(self._recent.items())
                 if dropped & set(reads) and took <= REFRESH_SECONDS
             ]
@@ -456,7 +482,11 @@ class Analytics:
             # choice not asked for yet, and going back to the page would find nothing ready;
             # after the page the person opens next has asked for its sections
             self._worker.hold(AFTER_ACTION)
-            for key, compute, reads in again[:REFRESH_SECTIONS]:
+            spent = 0.0
+            for key, compute, reads, took in again[:REFRESH_SECTIONS]:
+                spent += took
+                if spent > REFRESH_BUDGET and spent > took:  # the first one always
+                    break
                 self._submit(REFRESH, key, compute, reads, self._stamp(reads))
 
     def close(self) -> None:

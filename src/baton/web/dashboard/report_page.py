@@ -1,14 +1,12 @@
 """The weekly alignment report in the dashboard: ``/report?week=2026-W47``.
 
 The page is the report's own HTML, made as :func:`baton.report.render_html` makes it (the same
-page ``baton report --format html`` writes), and cached with the other analytics in parts:
-the attribution summary and the wins, which no dashboard action changes; the other sections
-(numbers, goals, funnel, SLA, rejections: :func:`baton.report.gather.measure`), which an
-accepted or rejected lead changes; and the page made of them. After an action only the second
-and the page are made again. The parts of last week are computed ahead when the server
-starts (so the other sections' queries are compiled when an action drops them), and the
-attribution summary and wins of the week before the one shown when a report is shown (the
-week picker's next choice most often). The charts are drawn by the
+page ``baton report --format html`` writes), and cached with the other analytics in three
+parts: the attribution summary and the wins, which no dashboard action changes, and the rest
+(numbers, goals, funnel, SLA, rejections, the page itself), which an accepted or rejected lead
+changes. After an action only the rest is computed again. The first two parts of last week
+are computed ahead when the server starts, and those of the week before the one shown when a
+report is shown (the week picker's next choice most often). The charts are drawn by the
 browser, with the Vega-Lite the dashboard ships, from the same specs the command draws to SVG
 (drawing them here took about 0.1 s each, every time the page was made again).
 """
@@ -26,14 +24,14 @@ from baton.analytics.source import Tables
 from baton.contract.model import Contract
 from baton.domain.model import Clock
 from baton.errors import BatonError
-from baton.report.gather import gather, measure, summary_query
+from baton.report.gather import gather, summary_query
 from baton.report.render import html
 from baton.report.week import check_started, last_complete_week, parse_week
 from baton.report.wins import week_wins
 from baton.service.attribution import attribute
 from baton.service.web_users import Viewer
 from baton.web.context import Ctx
-from baton.web.dashboard.analytics import TOPICS, Analytics
+from baton.web.dashboard.analytics import Analytics
 from baton.web.dashboard.auth import page_for
 from baton.web.dashboard.common import analytics_of, compute, contract_now, refused
 from baton.web.dashboard.pages import Section
@@ -57,9 +55,8 @@ def _week(text: str | None, zone: Any, now: dt.datetime) -> Period:
     return week
 
 
-def _parts(contract: Contract, week: Period, clock: Clock) -> list[Section]:
-    """The report's parts: the attribution summary and the wins, which no dashboard action
-    changes, and the other sections (:func:`baton.report.gather.measure`), which one does."""
+def _parts(contract: Contract, week: Period) -> list[Section]:
+    """The report's parts no dashboard action changes: the attribution summary, the wins."""
     return [
         (
             ("report", week.label, "attribution"),
@@ -67,20 +64,13 @@ def _parts(contract: Contract, week: Period, clock: Clock) -> list[Section]:
             (),
         ),
         (("report", week.label, "wins"), lambda t: week_wins(t, contract, week), ()),
-        (
-            ("report", week.label, "measures"),
-            lambda t: measure(t, contract, week, now=clock()),
-            TOPICS,
-        ),
     ]
 
 
 def warm(analytics: Analytics, contract: Contract, clock: Clock) -> None:
-    """Compute last week's parts ahead, so the first report asked for does not wait for them
-    (and, once an action dropped its other sections, finds their queries compiled)."""
-    analytics.ahead(
-        _parts(contract, last_complete_week(clock(), contract.business_hours.zone), clock)
-    )
+    """Compute last week's parts no action changes ahead, so the first report asked for does
+    not wait for them."""
+    analytics.ahead(_parts(contract, last_complete_week(clock(), contract.business_hours.zone)))
 
 
 @router.get("/report", response_class=HTMLResponse)
@@ -93,27 +83,18 @@ async def report_page(
         week = _week(request.query_params.get("week"), contract.business_hours.zone, now)
     except BatonError as exc:
         raise refused(exc) from exc
-    summary_part, wins_part, measures_part = _parts(contract, week, ctx.clock)
+    summary_part, wins_part = _parts(contract, week)
     summary = await compute(ctx, *summary_part)
     wins = await compute(ctx, *wins_part)
-    measures = await compute(ctx, *measures_part)
-    # the week before: the week picker's next choice most often; its attribution and wins
-    # only (its other sections are dropped by the next action, which usually comes first: so
-    # computed, they only slowed the requests beside them)
+    # the week before: the week picker's next choice most often
     before = Period.containing(week.first - dt.timedelta(days=7), "week", week.zone)
-    analytics_of(ctx).ahead(_parts(contract, before, ctx.clock)[:2])
+    analytics_of(ctx).ahead(_parts(contract, before))
 
-    def page(tables: Tables) -> tuple[str, Any, Any, Any]:
-        report = gather(
-            tables, contract, week, now=measures.made_at, attribution=summary, wins=wins,
-            measures=measures,
-        )  # fmt: skip
-        return html(report, scripts=SCRIPTS), summary, wins, measures
+    def page(tables: Tables) -> tuple[str, Any, Any]:
+        report = gather(tables, contract, week, now=ctx.clock(), attribution=summary, wins=wins)
+        return html(report, scripts=SCRIPTS), summary, wins
 
     # the page is kept with the parts it was made of: its key names them (parts computed again
-    # make a new page, so no action needs to drop it, nor to make it again in the background),
-    # and holding them keeps their ids from being reused while it is kept
-    made, _, _, _ = await compute(
-        ctx, ("report", week.label, id(summary), id(wins), id(measures)), page, ()
-    )
+    # make a new page), and holding them keeps their ids from being reused while it is kept
+    made, _, _ = await compute(ctx, ("report", week.label, id(summary), id(wins)), page)
     return HTMLResponse(made)
