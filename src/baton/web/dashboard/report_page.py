@@ -96,5 +96,7 @@ async def report_page(
 
     # the page is kept with the parts it was made of: its key names them (parts computed again
     # make a new page), and holding them keeps their ids from being reused while it is kept
-    made, _, _ = await compute(ctx, ("report", week.label, id(summary), id(wins)), page)
+    made, _, _ = await compute(
+        ctx, ("report", week.label, now.date().isoformat(), id(summary), id(wins)), page
+    )
     return HTMLResponse(made)
