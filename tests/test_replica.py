@@ -336,6 +336,26 @@ def test_after_an_action_the_page_shown_last_is_computed_again_first_within_a_bu
         assert ran[7] == "shown 0"
 
 
+def test_while_a_page_is_answered_no_background_work_starts_but_its_sections_are_computed(
+    store: str, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(analytics_module, "AFTER_ACTION", 0.0)
+    lead = _first_lead(sqlite_engine)
+    ran: list[str] = []
+
+    with _analytics(store, 300, copy=True) as analytics:
+        analytics.get(("shown",), _noting(ran, "shown"), (STAGES,))
+        with analytics.serving():  # a page (or an action) being answered
+            _move(sqlite_engine, lead, "recycled")
+            analytics.changed([STAGES], leads=[lead])  # the shown one: computed again later
+            analytics.ahead([(("next",), _noting(ran, "next"), (STAGES,))])  # later too
+            assert analytics.get(("page",), _noting(ran, "page"), (STAGES,)) >= 1  # at once
+            time.sleep(0.5)
+            assert ran == ["shown", "page"]  # the background waited
+        _wait_for(lambda: len(ran) == 4, "the background work did not run afterwards")
+        assert sorted(ran[2:]) == ["next", "shown"]
+
+
 def test_queries_are_compiled_ahead_on_the_second_thread_and_not_compiled_again(
     store: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

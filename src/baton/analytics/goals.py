@@ -20,16 +20,18 @@ database; one small row comes back per period.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 from ibis import _
 
+from baton.analytics.memo import Built
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
-from baton.analytics.timing import between, naive_utc
+from baton.analytics.timing import AS_OF, STOP, between, naive_utc
 from baton.contract.model import Contract, Goal, StageKind
 
 #: The metrics a goal can name, in funnel order from the bottom.
@@ -41,7 +43,15 @@ PROGRESS_COLUMNS = [
 ]  # fmt: skip
 
 
-def reach_times(stage_changes: ibis.Table, keys: Sequence[str], as_of: dt.datetime) -> ibis.Table:
+#: A moment: an aware datetime, or a timestamp parameter (naive UTC) such as :data:`AS_OF`.
+Moment: TypeAlias = dt.datetime | ir.TimestampValue
+
+
+def _cut(as_of: Moment) -> Moment:
+    return naive_utc(as_of) if isinstance(as_of, dt.datetime) else as_of
+
+
+def reach_times(stage_changes: ibis.Table, keys: Sequence[str], as_of: Moment) -> ibis.Table:
     """When each lead first reached each main-path stage, up to ``as_of``.
 
     Parameters
@@ -51,7 +61,7 @@ def reach_times(stage_changes: ibis.Table, keys: Sequence[str], as_of: dt.dateti
     keys
         Main-path stage keys in funnel order (``[s.key for s in contract.main_path()]``).
     as_of
-        Aware datetime; moves after it are ignored.
+        Aware datetime (or a naive UTC timestamp parameter); moves after it are ignored.
 
     Returns
     -------
@@ -60,7 +70,7 @@ def reach_times(stage_changes: ibis.Table, keys: Sequence[str], as_of: dt.dateti
         entered that stage or any later one on the path, null if it never did.
     """
     moves = stage_changes.filter(
-        _.subject == "lead", _.to_stage.isin(list(keys)), _.at <= naive_utc(as_of)
+        _.subject == "lead", _.to_stage.isin(list(keys)), _.at <= _cut(as_of)
     )
     return moves.group_by(lead_id=moves.subject_id).aggregate(
         **{
@@ -70,7 +80,7 @@ def reach_times(stage_changes: ibis.Table, keys: Sequence[str], as_of: dt.dateti
     )
 
 
-def deal_moments(tables: Tables, contract: Contract, as_of: dt.datetime) -> ibis.Table:
+def deal_moments(tables: Tables, contract: Contract, as_of: Moment) -> ibis.Table:
     """Each deal's amount and when it was opened, won or lost, up to ``as_of``.
 
     Returns
@@ -81,7 +91,7 @@ def deal_moments(tables: Tables, contract: Contract, as_of: dt.datetime) -> ibis
         ``closed_at``, else its first log entry into a won stage) and ``lost_at`` (the same
         for kind lost). Moments after ``as_of`` are null.
     """
-    cut = naive_utc(as_of)
+    cut = _cut(as_of)
     won = [s.key for s in contract.pipeline if s.kind == StageKind.WON]
     lost = [s.key for s in contract.pipeline if s.kind == StageKind.LOST]
     log = tables.stage_changes.filter(_.subject == "opportunity")
@@ -109,12 +119,12 @@ def deal_moments(tables: Tables, contract: Contract, as_of: dt.datetime) -> ibis
     )
 
 
-def _before(at: ibis.TimestampValue, cut: dt.datetime) -> ibis.TimestampValue:
+def _before(at: ibis.TimestampValue, cut: Moment) -> ibis.TimestampValue:
     return (at <= cut).ifelse(at, ibis.null("timestamp"))
 
 
 def deal_totals(
-    tables: Tables, contract: Contract, start: dt.datetime, stop: dt.datetime, as_of: dt.datetime
+    tables: Tables, contract: Contract, start: dt.datetime, stop: Moment, as_of: Moment
 ) -> ibis.Table:
     """One row of deal counts and amounts for ``[start, stop)`` (naive UTC), up to ``as_of``.
 
@@ -148,26 +158,42 @@ def window_actuals(
         sums of amounts for pipeline and revenue (0 when nothing counts).
     """
     start, end = period.bounds()
-    stop = min(end, naive_utc(as_of))
-    keys = [s.key for s in contract.main_path()]
-    reach = reach_times(tables.stage_changes, keys, as_of)
-    mql, sql = f"reached_{contract.mql_stage.key}", f"reached_{contract.sql_stage.key}"
-    funnel = reach.aggregate(
-        mqls=reach[mql].count(where=between(reach[mql], start, stop)),
-        sqls=reach[sql].count(where=between(reach[sql], start, stop)),
+    queries = _WINDOWS.get(
+        (start, end), lambda: _window_queries(tables, contract, start), tables, contract
     )
-    leads = tables.leads.aggregate(
-        leads=tables.leads.id.count(where=between(tables.leads.created_at, start, stop))
-    )
-    values = one_row(funnel, leads, deal_totals(tables, contract, start, stop, as_of))
+    cut = naive_utc(as_of)
+    values = one_row(*queries, params={AS_OF: cut, STOP: min(end, cut)})
     return {metric: values[metric] for metric in METRICS}
 
 
-def one_row(*aggregates: ibis.Table) -> dict[str, float]:
-    """Run one-row aggregates and merge their columns: plain ints and floats, a null sum as 0."""
+#: :func:`window_actuals`'s queries, built once per tables, contract and period (they take
+#: their moments as parameters): building them took longer than running them.
+_WINDOWS = Built(32)
+
+
+def _window_queries(tables: Tables, contract: Contract, start: dt.datetime) -> list[ibis.Table]:
+    keys = [s.key for s in contract.main_path()]
+    reach = reach_times(tables.stage_changes, keys, AS_OF)
+    mql, sql = f"reached_{contract.mql_stage.key}", f"reached_{contract.sql_stage.key}"
+    funnel = reach.aggregate(
+        mqls=reach[mql].count(where=between(reach[mql], start, STOP)),
+        sqls=reach[sql].count(where=between(reach[sql], start, STOP)),
+    )
+    leads = tables.leads.aggregate(
+        leads=tables.leads.id.count(where=between(tables.leads.created_at, start, STOP))
+    )
+    return [funnel, leads, deal_totals(tables, contract, start, STOP, AS_OF)]
+
+
+def one_row(
+    *aggregates: ibis.Table, params: Mapping[ibis.Scalar, Any] | None = None
+) -> dict[str, float]:
+    """Run one-row aggregates (with the values of their ``params``) and merge their columns:
+    plain ints and floats, a null sum as 0."""
     values: dict[str, float] = {}
     for expr in aggregates:
-        frame = expr.to_pandas()  # by column: a row of mixed columns would turn ints to floats
+        # by column: a row of mixed columns would turn ints to floats
+        frame = expr.to_pandas(params=params)
         values |= {name: _scalar(frame[name].iloc[0]) for name in frame.columns}
     return values
 

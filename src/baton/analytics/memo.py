@@ -15,11 +15,14 @@ What comes back from the database is never kept here: every run reads the data a
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
+import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
@@ -56,12 +59,49 @@ def remember_sql(backend: BaseBackend, size: int = SQL_KEPT) -> BaseBackend:
     """``backend``, made to compile each distinct expression to SQL only once.
 
     Ibis's ``execute`` (and ``to_pyarrow`` and the rest) compile through the backend's
-    ``compile``; this replaces it on this one backend object with one that keeps the SQL of the
-    last ``size`` expressions, keyed by the expression's operation (a structural key: an equal
-    expression built again finds it). Calls with ``params`` or ``pretty`` compile as before.
+    ``compile``; this replaces it on this one backend object with one that keeps the SQL of
+    each expression, keyed by the expression's operation (a structural key: an equal
+    expression built again finds it). Calls with ``pretty`` or other options compile as
+    before.
+
+    - The SQL of an expression still held somewhere (by :class:`Built`, say) is kept as long
+      as it is: queries compiled ahead for choices nobody asked for yet are not pushed out by
+      expressions built for one use. Beyond those, the SQL of the last ``size`` is kept.
+    - An expression with parameters of naive times (``ibis.param("timestamp")``) is compiled
+      once for all their values: with a stand-in for each (:data:`STAND_IN`), whose literal
+      in the SQL is then replaced by the value's. A query "as of now" that takes its time as a
+      parameter thus keeps its SQL; with the time built in, it is new at every call.
     """
     compile_ = backend.compile
     kept = _Lru(size)
+    # operation -> {(limit, parameters): SQL}, for as long as the operation is alive
+    held: weakref.WeakKeyDictionary[Any, dict[Hashable, str]] = weakref.WeakKeyDictionary()
+    literals = _Lru(64)
+
+    def sql_of(expr: ir.Expr, limit: int | str | None, params: dict[Any, Any] | None) -> str:
+        op = expr.op()
+        variant = (limit, tuple(_op(k) for k in params) if params else ())
+        with kept.lock:
+            sql = held.get(op, {}).get(variant)
+        if sql is None:
+            sql = kept.find((op, variant))
+        if sql is None:
+            sql = compile_(expr, limit=limit, params=params)
+            with kept.lock:
+                held.setdefault(op, {})[variant] = sql
+        kept.keep((op, variant), sql)
+        return sql
+
+    def literal(value: dt.datetime) -> str:
+        found: str | None = literals.find(value)
+        if found is None:
+            sql = compile_(ibis.literal(value, "timestamp").name("v"))
+            head, tail = "SELECT ", ' AS "v"'
+            if not (sql.startswith(head) and sql.endswith(tail)):  # pragma: no cover
+                raise ValueError(f"cannot read a time's literal in {sql!r}")
+            found = sql[len(head) : -len(tail)]
+            literals.keep(value, found)
+        return found
 
     def compile(
         expr: ir.Expr,
@@ -72,17 +112,33 @@ def remember_sql(backend: BaseBackend, size: int = SQL_KEPT) -> BaseBackend:
         pretty: bool = False,
         **kwargs: Any,
     ) -> str:
-        if params or pretty or kwargs:
+        times = bool(params) and all(
+            isinstance(v, dt.datetime) and v.tzinfo is None for v in (params or {}).values()
+        )
+        if pretty or kwargs or (params and not times):
             return compile_(expr, limit=limit, params=params, pretty=pretty, **kwargs)  # type: ignore[no-any-return]
-        key = (expr.op(), limit)
-        sql: str | None = kept.find(key)
-        if sql is None:
-            sql = compile_(expr, limit=limit)
-            kept.keep(key, sql)
+        if not params:
+            return sql_of(expr, limit, None)
+        # the parameters in the order of their creation, each with its own stand-in
+        ordered = sorted((params or {}).items(), key=lambda kv: _op(kv[0]).counter)
+        stand_ins = {k: STAND_IN + dt.timedelta(seconds=i) for i, (k, _) in enumerate(ordered)}
+        sql = sql_of(expr, limit, stand_ins)
+        for key, value in ordered:
+            sql = sql.replace(literal(stand_ins[key]), literal(value))
         return sql
 
     backend.compile = compile
     return backend
+
+
+#: What stands in for the first parameter of a time when an expression is compiled once for
+#: all values (:func:`remember_sql`); the second is a second later, and so on. No query asks
+#: for this moment of 1901.
+STAND_IN = dt.datetime(1901, 2, 3, 4, 5, 6, 7081)
+
+
+def _op(key: Any) -> Any:
+    return key.op() if hasattr(key, "op") else key
 
 
 class Built:

@@ -24,12 +24,20 @@ from baton.errors import InvalidInput
 DAY = 86400
 #: The columns of :func:`stuck_leads`.
 STUCK_COLUMNS = (
-    "lead_id", "external_id", "email", "owner", "stage", "entered_at", "days_in_stage",
+    "lead_id",
+    "external_id",
+    "email",
+    "owner",
+    "stage",
+    "entered_at",
+    "days_in_stage",
     "stuck_after_days",
 )
 
 
-def stuck_leads(tables: Tables, thresholds: Mapping[str, int], as_of: dt.datetime) -> ibis.Table:
+def stuck_leads(
+    tables: Tables, thresholds: Mapping[str, int], as_of: dt.datetime | ibis.TimestampValue
+) -> ibis.Table:
     """Leads in a stage longer than its threshold at ``as_of``, longest wait first.
 
     Parameters
@@ -39,7 +47,9 @@ def stuck_leads(tables: Tables, thresholds: Mapping[str, int], as_of: dt.datetim
     thresholds
         Days a lead may wait per stage key, usually ``contract.stuck_after_days``.
     as_of
-        The moment to judge at: an aware datetime, or a naive one in UTC.
+        The moment to judge at: an aware datetime, or a naive one in UTC, or a timestamp
+        parameter (naive UTC; ``ibis.param("timestamp")``), whose value is given when the
+        query runs: its SQL is then the same at every moment.
 
     Returns
     -------
@@ -49,15 +59,22 @@ def stuck_leads(tables: Tables, thresholds: Mapping[str, int], as_of: dt.datetim
         ``stage``, ``entered_at`` (naive UTC), ``days_in_stage`` (float) and the stage's
         ``stuck_after_days``. Ordered by ``days_in_stage`` descending, then lead id.
     """
-    if as_of.tzinfo is not None:
-        as_of = as_of.astimezone(dt.UTC).replace(tzinfo=None)
     bad = {k: v for k, v in thresholds.items() if v < 0}
     if bad:
         raise InvalidInput(f"stuck_after_days must not be negative: {bad}")
-    now = calendar.timegm(as_of.timetuple())
+    now: int | ibis.IntegerValue
+    if isinstance(as_of, dt.datetime):
+        if as_of.tzinfo is not None:
+            as_of = as_of.astimezone(dt.UTC).replace(tzinfo=None)
+        now = calendar.timegm(as_of.timetuple())
+    else:
+        now = as_of.epoch_seconds().floor().cast("int64")
     log = tables.stage_changes
     moves = log.filter(log.subject == "lead").select(
-        lead_id=log.subject_id, stage=log.to_stage, entered_at=log.at, logged=log.id,
+        lead_id=log.subject_id,
+        stage=log.to_stage,
+        entered_at=log.at,
+        logged=log.id,
         entered_s=log.at.epoch_seconds().floor().cast("int64"),
     )
     moves = moves.filter(moves.entered_s <= now)
@@ -73,7 +90,9 @@ def stuck_leads(tables: Tables, thresholds: Mapping[str, int], as_of: dt.datetim
     over = waited.waited_s > waited.stuck_after_days * DAY
     stuck = waited.filter(waited.stuck_after_days.notnull() & over)
     leads = tables.leads.select(
-        lead=tables.leads.id, external_id=tables.leads.external_id, email=tables.leads.email,
+        lead=tables.leads.id,
+        external_id=tables.leads.external_id,
+        email=tables.leads.email,
         owner_id=tables.leads.owner_id,
     )
     users = tables.users.select(user=tables.users.id, owner=tables.users.name)
@@ -81,7 +100,9 @@ def stuck_leads(tables: Tables, thresholds: Mapping[str, int], as_of: dt.datetim
         users, leads.owner_id == users.user
     )
     return joined.select(
-        "lead_id", "external_id", "email",
+        "lead_id",
+        "external_id",
+        "email",
         owner=joined.owner.fill_null(UNKNOWN),
         stage=joined.stage,
         entered_at=joined.entered_at.cast("timestamp"),  # naive UTC on PostgreSQL too

@@ -12,14 +12,26 @@ import datetime as dt
 import ibis
 import pandas as pd
 
+#: Moments as query parameters (naive UTC, given when the query runs): "as of" and the end of
+#: a window (the earlier of its end and "as of"). A query "as of now" that takes them is the
+#: same query at every call, and a connection that keeps compiled SQL
+#: (:func:`~baton.analytics.memo.remember_sql`) compiles it once, not at every call.
+AS_OF = ibis.param("timestamp")
+STOP = ibis.param("timestamp")
+
 
 def naive_utc(at: dt.datetime) -> dt.datetime:
     """An aware datetime as the naive UTC datetime expressions compare with."""
     return at.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def between(at: ibis.TimestampValue, start: dt.datetime, stop: dt.datetime) -> ibis.BooleanValue:
-    """Whether ``at`` lies in ``[start, stop)`` (naive UTC bounds); null times do not."""
+def between(
+    at: ibis.TimestampValue,
+    start: dt.datetime | ibis.TimestampValue,
+    stop: dt.datetime | ibis.TimestampValue,
+) -> ibis.BooleanValue:
+    """Whether ``at`` lies in ``[start, stop)`` (naive UTC bounds, or timestamp parameters);
+    null times do not."""
     return (at >= start) & (at < stop)
 
 

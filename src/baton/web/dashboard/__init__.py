@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from baton.service.contracts import contract_in_force
 from baton.web.context import AppContext
@@ -27,7 +28,29 @@ from baton.web.dashboard.render import STATIC, environment, render
 log = logging.getLogger("baton.web")
 
 
+#: Paths that are not the dashboard's pages or actions (the API, its docs, the static files).
+NOT_PAGES = ("/static/", "/v1/", "/api/", "/docs", "/redoc", "/openapi.json")
+
+
+class HoldBackground:
+    """ASGI middleware: while a dashboard page or action is answered, the dashboard's
+    background work waits (:meth:`~baton.web.dashboard.analytics.Analytics.serving`). Other
+    requests (the API's events) pass straight through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx = getattr(scope["app"].state, "baton", None) if "app" in scope else None
+        if scope["type"] != "http" or ctx is None or scope["path"].startswith(NOT_PAGES):
+            await self.app(scope, receive, send)
+            return
+        with analytics_of(ctx).serving():
+            await self.app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
+    app.add_middleware(HoldBackground)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (auth, pages, leads, contract_page, report_page):
         app.include_router(module.router)

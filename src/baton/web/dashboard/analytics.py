@@ -18,7 +18,8 @@ arrives. So each section is cached under its parameters (page, period, breakdown
   ready is computed (or waited for) then. That work starts :data:`AFTER_ACTION` seconds after
   the action, and :data:`AFTER_REQUEST` after any section a request asked for: a job cannot
   be stopped once started, and the page a person opens after acting asks for its sections one
-  after another at once; each would otherwise wait for one background job.
+  after another at once; each would otherwise wait for one background job. Nor does any start
+  while a page or an action is being answered (:meth:`Analytics.serving`).
 
 On a SQLite store the sections are computed on a copy of its analytics tables in an in-memory
 DuckDB (:mod:`baton.analytics.replica`; ``BATON_WEB_ANALYTICS_COPY``), several times faster
@@ -55,7 +56,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
 from concurrent.futures import CancelledError, Future
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any, TypeVar
 
 from baton.analytics.memo import Built, remember_sql
@@ -93,9 +94,13 @@ AFTER_REQUEST = 0.05
 
 
 class _Worker:
-    """The one thread that uses the connection, running jobs by priority, then in order."""
+    """The one thread that uses the connection, running jobs by priority, then in order.
 
-    def __init__(self, name: str = "baton-analytics") -> None:
+    Jobs of priority ``background`` or more wait while it is held (:meth:`hold`,
+    :meth:`paused`); the others (requests) run at once."""
+
+    def __init__(self, name: str = "baton-analytics", *, background: int = REFRESH) -> None:
+        self._background = background
         self._jobs: queue.PriorityQueue[tuple[int, int, Callable[[], Any] | None, Future[Any]]]
         self._jobs = queue.PriorityQueue()
         self._order = itertools.count()
@@ -124,8 +129,9 @@ class _Worker:
 
     @contextmanager
     def paused(self) -> Iterator[None]:
-        """Keep background jobs from starting while the block runs (a request waiting for a
-        section computed on another thread), and for :data:`AFTER_REQUEST` after it."""
+        """Keep background jobs from starting while the block runs (a request being answered,
+        or waiting for a section computed on another thread), and for :data:`AFTER_REQUEST`
+        after it."""
         with self._pausing:
             self._paused += 1
         try:
@@ -145,7 +151,7 @@ class _Worker:
             if job is None:
                 break
             wait = self._quiet_at - time.monotonic()
-            if priority > REQUEST and (wait > 0 or self._paused):  # back in line until then
+            if priority >= self._background and (wait > 0 or self._paused):  # back in line
                 self._jobs.put((priority, order, job, future))  # or a request comes
                 self._arrived.wait(wait if wait > 0 else AFTER_REQUEST)
                 self._arrived.clear()  # a request that came is in the queue, ahead of it
@@ -198,11 +204,32 @@ class Analytics:
         self.built = Built()
         self.closed = False
         # computing ahead: a second thread, on the copy only (its connection serves threads)
-        self._ahead = _Worker("baton-analytics-ahead") if self._replica is not None else None
+        self._ahead = (
+            _Worker("baton-analytics-ahead", background=REQUEST)  # all of it is background
+            if self._replica is not None
+            else None
+        )
         self._queued: set[Hashable] = set()  # keys waiting or under way there
         # keys under way there: set when done, and the versions the computation began from
         self._computing: dict[Hashable, tuple[threading.Event, tuple[int, ...]]] = {}
         self._prepared: set[Hashable] = set()  # queries compiled ahead, or queued for it
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        """While a page or an action is being answered: no background work starts (sections
+        computed again, ahead or a copy installed; queries compiled ahead), and none for
+        :data:`AFTER_REQUEST` after; the sections the page asks for are computed at once.
+
+        A page does more than compute its sections (it reads the store, renders its template),
+        and on two cores a background job started meanwhile took the processor from it:
+        the Handoff page, its section ready, waited 0.3-0.6 s for the other breakdown's being
+        computed ahead and for the refreshes after the action before it.
+        """
+        with ExitStack() as stack:
+            for worker in (self._worker, self._ahead):
+                if worker is not None:
+                    stack.enter_context(worker.paused())
+            yield
 
     def tables(self) -> Tables:
         if self._tables is None:
