@@ -32,7 +32,7 @@ T = TypeVar("T")
 SQL_KEPT = 512
 
 
-class _Lru(OrderedDict[Hashable, Any]):
+class Lru(OrderedDict[Hashable, Any]):
     """A mapping that forgets its least recently used entry past ``size`` entries."""
 
     def __init__(self, size: int) -> None:
@@ -73,10 +73,10 @@ def remember_sql(backend: BaseBackend, size: int = SQL_KEPT) -> BaseBackend:
       parameter thus keeps its SQL; with the time built in, it is new at every call.
     """
     compile_ = backend.compile
-    kept = _Lru(size)
+    kept = Lru(size)
     # operation -> {(limit, parameters): SQL}, for as long as the operation is alive
     held: weakref.WeakKeyDictionary[Any, dict[Hashable, str]] = weakref.WeakKeyDictionary()
-    literals = _Lru(64)
+    literals = Lru(64)
 
     def sql_of(expr: ir.Expr, limit: int | str | None, params: dict[Any, Any] | None) -> str:
         op = expr.op()
@@ -150,7 +150,7 @@ class Built:
     """
 
     def __init__(self, size: int = 128) -> None:
-        self._kept = _Lru(size)
+        self._kept = Lru(size)
 
     def get(self, key: Hashable, build: Callable[[], T], *owners: object) -> T:
         full = (key, *(id(o) for o in owners))

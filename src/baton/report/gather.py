@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from baton.analytics.goals import METRICS, window_actuals
+from baton.analytics.memo import Built
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
 from baton.contract.model import Contract
@@ -80,6 +81,7 @@ def gather(
     progress: Progress | None = None,
     attribution: AttributionResult | None = None,
     wins: list[Win] | None = None,
+    built: Built | None = None,
 ) -> WeeklyReport:
     """Gather the report of ``week`` as of its end (or ``now``, if it has not ended).
 
@@ -99,6 +101,9 @@ def gather(
         The week's attribution summary (:func:`summary_query`) and wins (:func:`week_wins`)
         when the caller has them already (the dashboard keeps them apart: no action taken
         there changes them).
+    built
+        Where the week's funnel query is kept once built (the dashboard's), so that making
+        the report again only runs it.
     """
     advance = (progress or NoProgress()).task("gathering the week", len(STEPS))
     complete = is_complete(week, now)
@@ -111,7 +116,7 @@ def gather(
     advance(1)
     goals = goals_report(tables, contract, as_of=as_of)
     advance(1)
-    funnel = funnel_report(tables, contract, period=week.label)
+    funnel = funnel_report(tables, contract, period=week.label, built=built)
     advance(1)
     sla = sla_report(tables, contract, as_of=as_of, period=week, by="rep")
     advance(1)

@@ -89,9 +89,12 @@ async def report_page(
     # the week before: the week picker's next choice most often
     before = Period.containing(week.first - dt.timedelta(days=7), "week", week.zone)
     analytics_of(ctx).ahead(_parts(contract, before))
+    built = analytics_of(ctx).built
 
     def page(tables: Tables) -> tuple[str, Any, Any]:
-        report = gather(tables, contract, week, now=ctx.clock(), attribution=summary, wins=wins)
+        report = gather(
+            tables, contract, week, now=ctx.clock(), attribution=summary, wins=wins, built=built
+        )
         return html(report, scripts=SCRIPTS), summary, wins
 
     # the page is kept with the parts it was made of: its key names them (parts computed again
