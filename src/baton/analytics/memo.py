@@ -70,7 +70,9 @@ def remember_sql(backend: BaseBackend, size: int = SQL_KEPT) -> BaseBackend:
     - An expression with parameters of naive times (``ibis.param("timestamp")``) is compiled
       once for all their values: with a stand-in for each (:data:`STAND_IN`), whose literal
       in the SQL is then replaced by the value's. A query "as of now" that takes its time as a
-      parameter thus keeps its SQL; with the time built in, it is new at every call.
+      parameter thus keeps its SQL; with the time built in, it is new at every call. (It is
+      compiled with other moments too, the first time: if more than the literals differ, it
+      is compiled for each call's values instead.)
     """
     compile_ = backend.compile
     kept = Lru(size)
@@ -78,7 +80,9 @@ def remember_sql(backend: BaseBackend, size: int = SQL_KEPT) -> BaseBackend:
     held: weakref.WeakKeyDictionary[Any, dict[Hashable, str]] = weakref.WeakKeyDictionary()
     literals = Lru(64)
 
-    def sql_of(expr: ir.Expr, limit: int | str | None, params: dict[Any, Any] | None) -> str:
+    def sql_of(expr: ir.Expr, limit: int | str | None, params: dict[Any, Any] | None = None) -> str:
+        """The SQL of ``expr``, compiled once; with ``params`` (stand-ins), the template
+        :func:`template` makes, or "" when their literals cannot simply be replaced."""
         op = expr.op()
         variant = (limit, tuple(_op(k) for k in params) if params else ())
         with kept.lock:
@@ -86,11 +90,24 @@ def remember_sql(backend: BaseBackend, size: int = SQL_KEPT) -> BaseBackend:
         if sql is None:
             sql = kept.find((op, variant))
         if sql is None:
-            sql = compile_(expr, limit=limit, params=params)
+            sql = template(expr, limit, params) if params else compile_(expr, limit=limit)
             with kept.lock:
                 held.setdefault(op, {})[variant] = sql
         kept.keep((op, variant), sql)
         return sql
+
+    def template(expr: ir.Expr, limit: int | str | None, stand_ins: dict[Any, Any]) -> str:
+        # compiled with the stand-ins and with other moments: the literals must be all that
+        # differs (a compiler that folded a moment into another value would show here)
+        sql = compile_(expr, limit=limit, params=stand_ins)
+        others = {k: v + dt.timedelta(days=1) for k, v in stand_ins.items()}
+        expected = compile_(expr, limit=limit, params=others)
+        swapped = sql
+        for key, stand_in in stand_ins.items():
+            if literal(stand_in) not in sql:
+                return ""
+            swapped = swapped.replace(literal(stand_in), literal(others[key]))
+        return sql if swapped == expected else ""
 
     def literal(value: dt.datetime) -> str:
         found: str | None = literals.find(value)
@@ -118,11 +135,13 @@ def remember_sql(backend: BaseBackend, size: int = SQL_KEPT) -> BaseBackend:
         if pretty or kwargs or (params and not times):
             return compile_(expr, limit=limit, params=params, pretty=pretty, **kwargs)  # type: ignore[no-any-return]
         if not params:
-            return sql_of(expr, limit, None)
+            return sql_of(expr, limit)
         # the parameters in the order of their creation, each with its own stand-in
-        ordered = sorted((params or {}).items(), key=lambda kv: _op(kv[0]).counter)
+        ordered = sorted(params.items(), key=lambda kv: getattr(_op(kv[0]), "counter", 0))
         stand_ins = {k: STAND_IN + dt.timedelta(seconds=i) for i, (k, _) in enumerate(ordered)}
         sql = sql_of(expr, limit, stand_ins)
+        if not sql:  # pragma: no cover  (no query of ours)
+            return compile_(expr, limit=limit, params=params)  # type: ignore[no-any-return]
         for key, value in ordered:
             sql = sql.replace(literal(stand_ins[key]), literal(value))
         return sql
