@@ -8,9 +8,9 @@ arrives. So each section is cached under its parameters (page, period, breakdown
 - The connection keeps the SQL of each query it compiled and the dashboard the queries it
   built (:mod:`baton.analytics.memo`): a section computed again only runs its SQL.
 - An action taken in the dashboard says what it changed (:data:`TOPICS`: a lead's stage, its
-  handoff) and at once drops the sections that read it, so the person who acted sees its
-  effect; the others stay (a logged call changes no scoreboard, an accepted lead no
-  attribution of won deals).
+  handoff, a rejection) and at once drops the sections that read it, so the person who acted
+  sees its effect; the others stay (a logged call changes no scoreboard, an accepted lead no
+  attribution of won deals and no rejection).
 - Then the sections it dropped that were shown lately are computed again in the background,
   most recently shown first, so that going back to the page finds them ready. A request never
   waits behind that work (requests go first) and never gets a value older than the last
@@ -71,10 +71,14 @@ STAGES = "stages"
 #: A lead's handoff changed: its assignment, SLA timers or sales activities (accept, reject,
 #: a logged call).
 HANDOFF = "handoff"
+#: A lead was sent back to marketing (reject): a move into a recycled or disqualified stage,
+#: with its reason. Only the Feedback page reads it alone: an accepted lead changes no
+#: rejection.
+REJECTIONS = "rejections"
 #: What the dashboard's actions can change. A section that does not say what it reads reads
 #: all of them, and an action that does not say what it changed changed all of them and
 #: anything else (a new contract): then every section is dropped and none computed ahead.
-TOPICS: tuple[str, ...] = (STAGES, HANDOFF)
+TOPICS: tuple[str, ...] = (STAGES, HANDOFF, REJECTIONS)
 #: Sections recomputed in the background after an action: the most recently shown ones that
 #: took at most :data:`REFRESH_SECONDS` to compute (a slow one would hold the connection), as
 #: long as together they took at most :data:`REFRESH_BUDGET`. A request that comes while one

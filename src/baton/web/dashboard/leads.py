@@ -27,7 +27,7 @@ from baton.service.workbench import (
 )
 from baton.store.uow import UnitOfWork
 from baton.web.context import AppContext, Ctx
-from baton.web.dashboard.analytics import HANDOFF, STAGES
+from baton.web.dashboard.analytics import HANDOFF, REJECTIONS, STAGES
 from baton.web.dashboard.auth import ACTIONS, Refused, action_for, is_htmx, page_for
 from baton.web.dashboard.common import contract_now, read, refused, write
 from baton.web.dashboard.render import render
@@ -184,7 +184,8 @@ async def reject(
     return await _act(
         request, ctx, viewer, lead_id,
         lambda uow: reject_lead(uow, lead_id, reason, clock=ctx.clock, by=viewer.email, note=note),
-        f"Rejected lead {lead_id} ({reason}): it went back to marketing.", (STAGES, HANDOFF),
+        f"Rejected lead {lead_id} ({reason}): it went back to marketing.",
+        (STAGES, HANDOFF, REJECTIONS),
     )  # fmt: skip
 
 

@@ -31,7 +31,7 @@ from baton.service.web_users import Viewer
 from baton.service.workbench import queue, rejections, scope_for
 from baton.web.context import AppContext, Ctx
 from baton.web.dashboard import charts
-from baton.web.dashboard.analytics import STAGES, TOPICS, Analytics
+from baton.web.dashboard.analytics import REJECTIONS, STAGES, TOPICS, Analytics
 from baton.web.dashboard.auth import SignedIn, page_for
 from baton.web.dashboard.common import (
     analytics_of,
@@ -113,7 +113,8 @@ def feedback_section(ctx: AppContext, contract: Contract, months: int) -> Sectio
         since = ctx.clock() - dt.timedelta(days=31 * months)
         return ctx.read(lambda uow: rejections(uow.session, contract, since=since, zone=zone))
 
-    return ("feedback", months), rejected, (STAGES,)
+    # only a rejection changes them (an accepted lead does not)
+    return ("feedback", months), rejected, (REJECTIONS,)
 
 
 def attribution_section(
