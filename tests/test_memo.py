@@ -8,7 +8,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from baton.analytics.memo import STAND_IN, Built, remember_sql
+from baton.analytics.memo import STAND_IN, Built, remember_sql, same_table
 
 MOMENTS = [dt.datetime(2026, 11, d, 12, 0) for d in range(1, 11)]
 
@@ -66,3 +66,18 @@ def test_a_query_with_a_time_parameter_is_compiled_once_for_every_moment(backend
     real = type(backend).compile
     moment = {as_of: dt.datetime(2026, 11, 3, 8, 30, 15, 250), stop: dt.datetime(2026, 11, 9)}
     assert backend.compile(query, params=moment) == real(backend, query, params=moment)
+
+
+def test_a_table_of_the_same_contents_is_the_same_table_and_its_query_compiled_once(
+    backend: Any,
+) -> None:
+    moves = _moves(backend)
+    compiled = _counted(backend)
+    for _ in range(3):  # the same small table computed again for each query
+        days = same_table(pd.DataFrame({"n": [1, 2, 3], "w": [10, 20, 30]}))
+        joined = moves.join(days, moves.n == days.n)
+        assert sorted(joined.execute()["w"]) == [10, 20, 30]
+    assert len([sql for sql in compiled if "moves" in sql]) == 1
+    other = same_table(pd.DataFrame({"n": [1, 2, 40], "w": [10, 20, 30]}))
+    assert other is not days
+    assert len(moves.join(other, moves.n == other.n).execute()) == 2

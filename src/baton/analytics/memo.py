@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 from ibis.backends import BaseBackend
 
 T = TypeVar("T")
@@ -158,6 +159,29 @@ STAND_IN = dt.datetime(1901, 2, 3, 4, 5, 6, 7081)
 
 def _op(key: Any) -> Any:
     return key.op() if hasattr(key, "op") else key
+
+
+#: In-memory tables made by :func:`same_table`, by their contents.
+_TABLES = Lru(32)
+
+
+def same_table(frame: pd.DataFrame) -> ibis.Table:
+    """``frame`` as an in-memory table (``ibis.memtable``), the same table for the same contents.
+
+    Each new in-memory table has a name of its own, so a query over one is a new query at
+    every call, compiled again (:func:`remember_sql` never finds it). A table of a few hundred
+    rows computed for a query (the SLA's attempt windows, say) thus keeps the query's SQL.
+    """
+    key = (
+        tuple(frame.columns),
+        tuple(str(d) for d in frame.dtypes),
+        tuple(frame.itertuples(index=False, name=None)),
+    )
+    found = _TABLES.find(key)
+    if found is None:
+        found = ibis.memtable(frame)
+        _TABLES.keep(key, found)
+    return found
 
 
 class Built:

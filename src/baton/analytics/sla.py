@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
-from baton.analytics.memo import Lru
+from baton.analytics.memo import same_table
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
 from baton.analytics.timing import naive_utc
@@ -98,22 +98,6 @@ def attempt_windows(
     )
 
 
-#: The attempt windows' in-memory tables made last, by their contents (see :func:`_table_of`).
-_WINDOW_TABLES = Lru(32)
-
-
-def _table_of(frame: pd.DataFrame) -> ibis.Table:
-    """``frame`` as an in-memory table, the same one for the same contents: each new one has a
-    name of its own, so a query over it would be a new query, compiled again (see
-    :func:`~baton.analytics.memo.remember_sql`), at every call over a period that has ended."""
-    key = (tuple(frame.columns), frame.to_numpy().tobytes())
-    found = _WINDOW_TABLES.find(key)
-    if found is None:
-        found = ibis.memtable(frame)
-        _WINDOW_TABLES.keep(key, found)
-    return found
-
-
 def mql_handoffs(
     tables: Tables,
     contract: Contract,
@@ -167,7 +151,7 @@ def mql_handoffs(
         user_id=tables.users.id, rep=tables.users.name, team=tables.teams.name
     )
     owners = tables.leads.select(owned_lead=_.id, owner_id=_.owner_id)
-    windows = _table_of(
+    windows = same_table(
         attempt_windows(
             clock,
             contract.sla.sales.attempts_within_days,

@@ -24,13 +24,7 @@ from baton.errors import InvalidInput
 DAY = 86400
 #: The columns of :func:`stuck_leads`.
 STUCK_COLUMNS = (
-    "lead_id",
-    "external_id",
-    "email",
-    "owner",
-    "stage",
-    "entered_at",
-    "days_in_stage",
+    "lead_id", "external_id", "email", "owner", "stage", "entered_at", "days_in_stage",
     "stuck_after_days",
 )
 
@@ -71,10 +65,7 @@ def stuck_leads(
         now = as_of.epoch_seconds().floor().cast("int64")
     log = tables.stage_changes
     moves = log.filter(log.subject == "lead").select(
-        lead_id=log.subject_id,
-        stage=log.to_stage,
-        entered_at=log.at,
-        logged=log.id,
+        lead_id=log.subject_id, stage=log.to_stage, entered_at=log.at, logged=log.id,
         entered_s=log.at.epoch_seconds().floor().cast("int64"),
     )
     moves = moves.filter(moves.entered_s <= now)
@@ -90,9 +81,7 @@ def stuck_leads(
     over = waited.waited_s > waited.stuck_after_days * DAY
     stuck = waited.filter(waited.stuck_after_days.notnull() & over)
     leads = tables.leads.select(
-        lead=tables.leads.id,
-        external_id=tables.leads.external_id,
-        email=tables.leads.email,
+        lead=tables.leads.id, external_id=tables.leads.external_id, email=tables.leads.email,
         owner_id=tables.leads.owner_id,
     )
     users = tables.users.select(user=tables.users.id, owner=tables.users.name)
@@ -100,9 +89,7 @@ def stuck_leads(
         users, leads.owner_id == users.user
     )
     return joined.select(
-        "lead_id",
-        "external_id",
-        "email",
+        "lead_id", "external_id", "email",
         owner=joined.owner.fill_null(UNKNOWN),
         stage=joined.stage,
         entered_at=joined.entered_at.cast("timestamp"),  # naive UTC on PostgreSQL too
