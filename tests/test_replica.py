@@ -13,14 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import ibis.expr.operations as ops
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select, update
 from tests.fixtures import ten_leads
 
 from baton.analytics.export import export_duckdb
-from baton.analytics.memo import remember_sql
+from baton.analytics.memo import Built, remember_sql, same_table
 from baton.analytics.replica import Replica, sqlite_path
 from baton.analytics.source import Tables, from_store
+from baton.analytics.timing import AS_OF
 from baton.store import tables as t
 from baton.store.uow import UnitOfWork
 from baton.web.dashboard import analytics as analytics_module
@@ -127,6 +130,26 @@ def test_the_copy_holds_every_row_of_every_table_typed_as_an_export_types_it(
                 == exported.execute(f'DESCRIBE "{name}"').fetchall()
             ), name
             assert copy.execute(query).fetchall() == exported.execute(query).fetchall(), name
+
+
+def test_a_query_over_an_in_memory_table_runs_on_every_thread_that_reads_the_copy(
+    replica: Replica,
+) -> None:
+    tables = replica.tables()
+    small = same_table(pd.DataFrame({"lead_id": [1, 2, 3], "weight": [1.0, 2.0, 3.0]}))
+    query = tables.leads.join(small, tables.leads.id == small.lead_id).weight.sum()
+    answers: list[object] = [query.execute()]  # registered here, on the owner's connection
+
+    def elsewhere() -> None:
+        try:
+            answers.append(query.execute())  # on a cursor of its own
+        except Exception as exc:  # the assertion below shows it
+            answers.append(exc)
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert answers == [6.0, 6.0]
 
 
 def test_catching_up_brings_new_rows_and_the_rows_of_the_leads_said_to_have_changed(
@@ -386,6 +409,50 @@ def test_queries_are_compiled_ahead_on_the_second_thread_and_not_compiled_again(
         count = analytics.get(("count",), lambda t: int(t.backend.execute(query(t))), (STAGES,))
         assert count >= 0
         assert compiled == ["baton-analytics-ahead"]  # its SQL was kept: only run
+
+
+def test_a_query_taking_a_time_is_compiled_ahead_once_for_every_time(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled: list[str] = []
+
+    def spying(backend: Any) -> Any:  # count the compilations of queries over the tables
+        real = backend.compile
+
+        def compile(expr: Any, /, **options: Any) -> str:
+            if expr.op().find(ops.DatabaseTable):  # not a time's literal, compiled alone
+                compiled.append(threading.current_thread().name)
+            return real(expr, **options)  # type: ignore[no-any-return]
+
+        backend.compile = compile
+        return remember_sql(backend)
+
+    monkeypatch.setattr(analytics_module, "remember_sql", spying)
+    kept = Built()
+
+    def query(tables: Tables) -> Any:
+        def build() -> Any:
+            changes = tables.stage_changes
+            return changes.filter(changes.at <= AS_OF).count()
+
+        return kept.get("until", build, tables)
+
+    with _analytics(store, 300, copy=True) as analytics:
+        analytics.prepare([(("until",), query)])
+        _wait_for(lambda: bool(compiled), "nothing was compiled ahead")
+        _wait_for(lambda: not analytics._ahead.busy(), "the compiling did not end")
+        ahead = list(compiled)
+        assert set(ahead) == {"baton-analytics-ahead"}
+        counts = [
+            analytics.get(
+                ("until", at),
+                lambda t, at=at: int(t.backend.execute(query(t), params={AS_OF: at})),
+                (STAGES,),
+            )
+            for at in (dt.datetime(2026, 1, 1), dt.datetime(2027, 1, 1))
+        ]
+        assert counts[0] <= counts[1]
+        assert compiled == ahead  # its SQL was kept for every time: only run
 
 
 def test_a_copy_that_cannot_be_made_leaves_the_dashboard_on_the_store(

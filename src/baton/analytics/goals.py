@@ -31,7 +31,7 @@ from ibis import _
 from baton.analytics.memo import Built
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
-from baton.analytics.timing import AS_OF, STOP, between, naive_utc
+from baton.analytics.timing import AS_OF, START, STOP, between, naive_utc
 from baton.contract.model import Contract, Goal, StageKind
 
 #: The metrics a goal can name, in funnel order from the bottom.
@@ -124,9 +124,10 @@ def _before(at: ibis.TimestampValue, cut: Moment) -> ibis.TimestampValue:
 
 
 def deal_totals(
-    tables: Tables, contract: Contract, start: dt.datetime, stop: Moment, as_of: Moment
+    tables: Tables, contract: Contract, start: Moment, stop: Moment, as_of: Moment
 ) -> ibis.Table:
-    """One row of deal counts and amounts for ``[start, stop)`` (naive UTC), up to ``as_of``.
+    """One row of deal counts and amounts for ``[start, stop)`` (naive UTC, or timestamp
+    parameters), up to ``as_of``.
 
     Returns
     -------
@@ -158,31 +159,29 @@ def window_actuals(
         sums of amounts for pipeline and revenue (0 when nothing counts).
     """
     start, end = period.bounds()
-    queries = _WINDOWS.get(
-        (start, end), lambda: _window_queries(tables, contract, start), tables, contract
-    )
+    queries = _WINDOWS.get("window", lambda: _window_queries(tables, contract), tables, contract)
     cut = naive_utc(as_of)
-    values = one_row(*queries, params={AS_OF: cut, STOP: min(end, cut)})
+    values = one_row(*queries, params={START: start, AS_OF: cut, STOP: min(end, cut)})
     return {metric: values[metric] for metric in METRICS}
 
 
-#: :func:`window_actuals`'s queries, built once per tables, contract and period (they take
-#: their moments as parameters): building them took longer than running them.
+#: :func:`window_actuals`'s queries, built once per tables and contract (they take the
+#: window and the moment as parameters): building them took longer than running them.
 _WINDOWS = Built(32)
 
 
-def _window_queries(tables: Tables, contract: Contract, start: dt.datetime) -> list[ibis.Table]:
+def _window_queries(tables: Tables, contract: Contract) -> list[ibis.Table]:
     keys = [s.key for s in contract.main_path()]
     reach = reach_times(tables.stage_changes, keys, AS_OF)
     mql, sql = f"reached_{contract.mql_stage.key}", f"reached_{contract.sql_stage.key}"
     funnel = reach.aggregate(
-        mqls=reach[mql].count(where=between(reach[mql], start, STOP)),
-        sqls=reach[sql].count(where=between(reach[sql], start, STOP)),
+        mqls=reach[mql].count(where=between(reach[mql], START, STOP)),
+        sqls=reach[sql].count(where=between(reach[sql], START, STOP)),
     )
     leads = tables.leads.aggregate(
-        leads=tables.leads.id.count(where=between(tables.leads.created_at, start, STOP))
+        leads=tables.leads.id.count(where=between(tables.leads.created_at, START, STOP))
     )
-    return [funnel, leads, deal_totals(tables, contract, start, STOP, AS_OF)]
+    return [funnel, leads, deal_totals(tables, contract, START, STOP, AS_OF)]
 
 
 def one_row(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,9 @@ class Replica:
         if self._tables is None:
             self._backend = ibis.duckdb.connect()
             self._backend.con = _PerThread(self._backend.con)
+            # Ibis registers an in-memory table once per backend, as a view of the connection
+            # it runs on; here each thread runs on a cursor of its own, so once per thread
+            self._backend._memtables = _PerThreadSet()
             self._copy_now()
             self._tables = from_backend(self._backend)
         return self._tables
@@ -266,6 +270,26 @@ class _PerThread:
         for cursor in cursors:
             cursor.close()
         self._main.close()
+
+
+class _PerThreadSet:
+    """The in-memory tables registered, as Ibis asks (``in``, ``add``), per thread: a view
+    registered on one thread's cursor is not seen by the others."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _mine(self) -> weakref.WeakSet[Any]:
+        found: weakref.WeakSet[Any] | None = getattr(self._local, "tables", None)
+        if found is None:
+            found = self._local.tables = weakref.WeakSet()
+        return found
+
+    def __contains__(self, table: object) -> bool:
+        return table in self._mine()
+
+    def add(self, table: Any) -> None:
+        self._mine().add(table)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ TOUCH = "touch"
 UNASSIGNED, NO_TEAM = "(unassigned)", "(no team)"
 
 _DAY = 86_400
+#: Later than any stage move or activity: the end of the work of an MQL no later MQL follows.
+_NEVER = dt.datetime(9999, 1, 1)
 
 
 def attempt_windows(
@@ -103,7 +105,7 @@ def mql_handoffs(
     contract: Contract,
     clock: BusinessClock,
     period: Period,
-    as_of: dt.datetime,
+    as_of: dt.datetime | ibis.TimestampScalar,
 ) -> ibis.Table:
     """One row per MQL that entered the MQL stage in ``period``, up to ``as_of``.
 
@@ -118,7 +120,9 @@ def mql_handoffs(
     period
         The MQLs counted are those that entered the stage in this period.
     as_of
-        Aware datetime; stage moves and activities after it are ignored, as if the report had
+        Aware datetime, or a timestamp parameter (:data:`baton.analytics.timing.AS_OF`, naive
+        UTC given when the query runs: the query is then the same whatever the moment, and
+        compiled once); stage moves and activities after it are ignored, as if the report had
         been run then.
 
     Returns
@@ -130,7 +134,7 @@ def mql_handoffs(
         :data:`ACCEPTED`, :data:`REJECTED`, :data:`PENDING`).
     """
     start, end = period.bounds()
-    cut = naive_utc(as_of)
+    cut = ibis.literal(naive_utc(as_of), "timestamp") if isinstance(as_of, dt.datetime) else as_of
     path = [s.key for s in contract.main_path()]
     accept = path[path.index(contract.sql_stage.key) :]
     reject = [
@@ -151,12 +155,14 @@ def mql_handoffs(
         user_id=tables.users.id, rep=tables.users.name, team=tables.teams.name
     )
     owners = tables.leads.select(owned_lead=_.id, owner_id=_.owner_id)
+    # the whole period's days, whatever the cut: the table (and so the query) is the same at
+    # every moment, and days after the cut have no MQL to join
     windows = same_table(
         attempt_windows(
             clock,
             contract.sla.sales.attempts_within_days,
             start.replace(tzinfo=dt.UTC),
-            max(start, min(end, cut)).replace(tzinfo=dt.UTC),
+            end.replace(tzinfo=dt.UTC),
         )
     )
     seconds = entries.mql_at.epoch_seconds().cast("int64")
@@ -196,9 +202,10 @@ def mql_handoffs(
         event=_.to_stage.isin(accept).ifelse(ACCEPTED, REJECTED).cast("string"),
     )
     events = touches.union(decisions)
-    # "before the next MQL, if any" as one comparison: every event is at or before ``cut``.
-    # (An OR here turns DuckDB's hash join into a nested loop, 40x slower at 100k leads.)
-    until = base.next_mql_at.fill_null(ibis.literal(cut + dt.timedelta(seconds=1)))
+    # "before the next MQL, if any" as one comparison: every event is at or before ``cut``,
+    # so before _NEVER. (An OR here turns DuckDB's hash join into a nested loop, 40x slower at
+    # 100k leads.)
+    until = base.next_mql_at.fill_null(ibis.literal(_NEVER, "timestamp"))
     paired = base.left_join(
         events,
         (base.lead_id == events.event_lead)

@@ -12,12 +12,14 @@ import datetime as dt
 import ibis
 import pandas as pd
 
-#: Moments as query parameters (naive UTC, given when the query runs): "as of" and the end of
-#: a window (the earlier of its end and "as of"). A query "as of now" that takes them is the
-#: same query at every call, and a connection that keeps compiled SQL
-#: (:func:`~baton.analytics.memo.remember_sql`) compiles it once, not at every call.
+#: Moments as query parameters (naive UTC, given when the query runs): "as of", and the start
+#: and end of a window (the end: the earlier of its end and "as of"). A query "as of now", or
+#: over any window, that takes them is the same query at every call, and a connection that
+#: keeps compiled SQL (:func:`~baton.analytics.memo.remember_sql`) compiles it once, not at
+#: every call.
 AS_OF = ibis.param("timestamp")
 STOP = ibis.param("timestamp")
+START = ibis.param("timestamp")
 
 
 def naive_utc(at: dt.datetime) -> dt.datetime:

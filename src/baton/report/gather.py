@@ -10,7 +10,7 @@ other command shows, have modules here (:mod:`.rejections`, :mod:`.wins`).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import pandas as pd
 
@@ -19,7 +19,7 @@ from baton.analytics.memo import Built
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
 from baton.contract.model import Contract
-from baton.progress import NoProgress, Progress
+from baton.progress import Advance, NoProgress, Progress
 from baton.report.rejections import top_rejections
 from baton.report.week import is_complete
 from baton.report.wins import Win, week_wins
@@ -35,8 +35,8 @@ STEPS = ("week in numbers", "goals", "funnel", "SLA", "rejections", "attribution
 
 
 @dataclass(frozen=True)
-class WeeklyReport:
-    """Everything one week's report shows, as small frames and records.
+class WeekNumbers:
+    """A week's report but its attribution summary and wins (:func:`gather_numbers`).
 
     ``as_of`` is the week's end, or the moment the report was made when the week is not over
     (``complete`` is False then); every section is measured as of it.
@@ -54,6 +54,17 @@ class WeeklyReport:
     funnel: pd.DataFrame
     sla: SLAReport
     rejections: pd.DataFrame
+
+    def report(self, attribution: AttributionResult, wins: list[Win]) -> WeeklyReport:
+        """The whole report: these numbers with the week's attribution summary and wins."""
+        mine = {f.name: getattr(self, f.name) for f in fields(WeekNumbers)}
+        return WeeklyReport(**mine, attribution=attribution, wins=wins)
+
+
+@dataclass(frozen=True)
+class WeeklyReport(WeekNumbers):
+    """Everything one week's report shows, as small frames and records."""
+
     attribution: AttributionResult
     wins: list[Win]
 
@@ -106,6 +117,29 @@ def gather(
         the report again only runs it.
     """
     advance = (progress or NoProgress()).task("gathering the week", len(STEPS))
+    numbers = gather_numbers(tables, contract, week, now=now, advance=advance, built=built)
+    if attribution is None:
+        attribution = attribute(tables, contract, summary_query(week))
+    advance(1)
+    if wins is None:
+        wins = week_wins(tables, contract, week)
+    advance(1)
+    return numbers.report(attribution, wins)
+
+
+def gather_numbers(
+    tables: Tables,
+    contract: Contract,
+    week: Period,
+    *,
+    now: dt.datetime,
+    advance: Advance | None = None,
+    built: Built | None = None,
+) -> WeekNumbers:
+    """The sections of :func:`gather` but the attribution summary and the wins (the dashboard
+    keeps these apart: no action taken there changes them); ``advance`` is told of each of
+    the first five :data:`STEPS`."""
+    step = advance or NoProgress().task("", None)
     complete = is_complete(week, now)
     as_of = week.bounds()[1].replace(tzinfo=dt.UTC) if complete else now
     previous = Period.containing(week.first - dt.timedelta(days=7), "week", week.zone)
@@ -113,24 +147,18 @@ def gather(
     earlier = window_actuals(
         tables, contract, previous, previous.bounds()[1].replace(tzinfo=dt.UTC)
     )
-    advance(1)
+    step(1)
     goals = goals_report(tables, contract, as_of=as_of)
-    advance(1)
+    step(1)
     funnel = funnel_report(tables, contract, period=week.label, built=built)
-    advance(1)
+    step(1)
     sla = sla_report(tables, contract, as_of=as_of, period=week, by="rep")
-    advance(1)
+    step(1)
     rejections = top_rejections(tables, contract, week)
-    advance(1)
-    if attribution is None:
-        attribution = attribute(tables, contract, summary_query(week))
-    advance(1)
-    if wins is None:
-        wins = week_wins(tables, contract, week)
-    advance(1)
-    return WeeklyReport(
+    step(1)
+    return WeekNumbers(
         week=week, previous=previous, as_of=as_of, made_at=now, complete=complete,
         contract=contract, numbers={m: numbers[m] for m in METRICS},
         previous_numbers={m: earlier[m] for m in METRICS}, goals=goals, funnel=funnel, sla=sla,
-        rejections=rejections, attribution=attribution, wins=wins,
+        rejections=rejections,
     )  # fmt: skip

@@ -3,12 +3,13 @@
 The page is the report's own HTML, made as :func:`baton.report.render_html` makes it (the same
 page ``baton report --format html`` writes), and cached with the other analytics in three
 parts: the attribution summary and the wins, which no dashboard action changes, and the rest
-(numbers, goals, funnel, SLA, rejections, the page itself), which an accepted or rejected lead
-changes. After an action only the rest is computed again. The first two parts of last week
-are computed ahead when the server starts, and those of the week before the one shown when a
-report is shown (the week picker's next choice most often). The charts are drawn by the
-browser, with the Vega-Lite the dashboard ships, from the same specs the command draws to SVG
-(drawing them here took about 0.1 s each, every time the page was made again).
+(numbers, goals, funnel, SLA, rejections: :func:`baton.report.gather.gather_numbers`), which
+an accepted or rejected lead changes. After an action only the rest is computed again, and
+only its queries run: they were built and compiled when it was first computed. Last week's
+report is computed ahead when the server starts, and the report of the week before the one
+shown when a report is shown (the week picker's next choice most often). The charts are drawn
+by the browser, with the Vega-Lite the dashboard ships, from the same specs the command draws
+to SVG (drawing them here took about 0.1 s each, every time the page was made again).
 """
 
 from __future__ import annotations
@@ -19,19 +20,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from baton.analytics.memo import Built
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
 from baton.contract.model import Contract
 from baton.domain.model import Clock
 from baton.errors import BatonError
-from baton.report.gather import gather, summary_query
+from baton.report.gather import gather_numbers, summary_query
 from baton.report.render import html
 from baton.report.week import check_started, last_complete_week, parse_week
 from baton.report.wins import week_wins
 from baton.service.attribution import attribute
 from baton.service.web_users import Viewer
 from baton.web.context import Ctx
-from baton.web.dashboard.analytics import Analytics
+from baton.web.dashboard.analytics import TOPICS, Analytics
 from baton.web.dashboard.auth import page_for
 from baton.web.dashboard.common import analytics_of, compute, contract_now, refused
 from baton.web.dashboard.pages import Section
@@ -67,10 +69,26 @@ def _parts(contract: Contract, week: Period) -> list[Section]:
     ]
 
 
+def _numbers(contract: Contract, week: Period, clock: Clock, built: Built) -> Section:
+    """The rest of the report (:func:`gather_numbers`), which an accepted or rejected lead
+    changes; made once a day (the report says when it was made)."""
+    now = clock()
+    return (
+        ("report", week.label, now.date().isoformat(), "numbers"),
+        lambda t: gather_numbers(t, contract, week, now=clock(), built=built),
+        TOPICS,
+    )
+
+
+def _ahead(analytics: Analytics, contract: Contract, week: Period, clock: Clock) -> None:
+    """Compute the report of ``week`` ahead: kept until an action drops its numbers, and
+    then they need only their queries run again (they were built and compiled)."""
+    analytics.ahead([*_parts(contract, week), _numbers(contract, week, clock, analytics.built)])
+
+
 def warm(analytics: Analytics, contract: Contract, clock: Clock) -> None:
-    """Compute last week's parts no action changes ahead, so the first report asked for does
-    not wait for them."""
-    analytics.ahead(_parts(contract, last_complete_week(clock(), contract.business_hours.zone)))
+    """Compute last week's report ahead, so the first report asked for does not wait for it."""
+    _ahead(analytics, contract, last_complete_week(clock(), contract.business_hours.zone), clock)
 
 
 @router.get("/report", response_class=HTMLResponse)
@@ -86,20 +104,18 @@ async def report_page(
     summary_part, wins_part = _parts(contract, week)
     summary = await compute(ctx, *summary_part)
     wins = await compute(ctx, *wins_part)
+    analytics = analytics_of(ctx)
+    numbers = await compute(ctx, *_numbers(contract, week, ctx.clock, analytics.built))
     # the week before: the week picker's next choice most often
     before = Period.containing(week.first - dt.timedelta(days=7), "week", week.zone)
-    analytics_of(ctx).ahead(_parts(contract, before))
-    built = analytics_of(ctx).built
+    _ahead(analytics, contract, before, ctx.clock)
 
-    def page(tables: Tables) -> tuple[str, Any, Any]:
-        report = gather(
-            tables, contract, week, now=ctx.clock(), attribution=summary, wins=wins, built=built
-        )
-        return html(report, scripts=SCRIPTS), summary, wins
+    def page(_tables: Tables) -> tuple[str, Any, Any, Any]:
+        return html(numbers.report(summary, wins), scripts=SCRIPTS), numbers, summary, wins
 
     # the page is kept with the parts it was made of: its key names them (parts computed again
     # make a new page), and holding them keeps their ids from being reused while it is kept
-    made, _, _ = await compute(
-        ctx, ("report", week.label, now.date().isoformat(), id(summary), id(wins)), page
+    made, *_ = await compute(
+        ctx, ("report", week.label, id(numbers), id(summary), id(wins)), page, ()
     )
     return HTMLResponse(made)
