@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any
 
 import ibis
-import ibis.expr.types as ir
 import pandas as pd
 from ibis import _
 
 from baton.analytics.memo import Built
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
-from baton.analytics.timing import AS_OF, START, STOP, between, naive_utc
+from baton.analytics.timing import AS_OF, START, STOP, Moment, between, compared, naive_utc
 from baton.contract.model import Contract, Goal, StageKind
 
 #: The metrics a goal can name, in funnel order from the bottom.
@@ -41,14 +40,6 @@ PROGRESS_COLUMNS = [
     "key", "label", "metric", "period", "target", "actual", "share", "expected_share",
     "on_track", "state",
 ]  # fmt: skip
-
-
-#: A moment: an aware datetime, or a timestamp parameter (naive UTC) such as :data:`AS_OF`.
-Moment: TypeAlias = dt.datetime | ir.TimestampValue
-
-
-def _cut(as_of: Moment) -> Moment:
-    return naive_utc(as_of) if isinstance(as_of, dt.datetime) else as_of
 
 
 def reach_times(stage_changes: ibis.Table, keys: Sequence[str], as_of: Moment) -> ibis.Table:
@@ -70,7 +61,7 @@ def reach_times(stage_changes: ibis.Table, keys: Sequence[str], as_of: Moment) -
         entered that stage or any later one on the path, null if it never did.
     """
     moves = stage_changes.filter(
-        _.subject == "lead", _.to_stage.isin(list(keys)), _.at <= _cut(as_of)
+        _.subject == "lead", _.to_stage.isin(list(keys)), _.at <= compared(as_of)
     )
     return moves.group_by(lead_id=moves.subject_id).aggregate(
         **{
@@ -91,7 +82,7 @@ def deal_moments(tables: Tables, contract: Contract, as_of: Moment) -> ibis.Tabl
         ``closed_at``, else its first log entry into a won stage) and ``lost_at`` (the same
         for kind lost). Moments after ``as_of`` are null.
     """
-    cut = _cut(as_of)
+    cut = compared(as_of)
     won = [s.key for s in contract.pipeline if s.kind == StageKind.WON]
     lost = [s.key for s in contract.pipeline if s.kind == StageKind.LOST]
     log = tables.stage_changes.filter(_.subject == "opportunity")

@@ -23,6 +23,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
@@ -159,6 +160,14 @@ STAND_IN = dt.datetime(1901, 2, 3, 4, 5, 6, 7081)
 
 def _op(key: Any) -> Any:
     return key.op() if hasattr(key, "op") else key
+
+
+def compile_ahead(backend: BaseBackend, expr: ir.Expr) -> str:
+    """Compile ``expr`` as running it compiles it, so that running it later on ``backend``
+    (made by :func:`remember_sql`) finds its SQL: a query taking times as parameters is
+    compiled once for all their values, so any value serves here."""
+    times = {p.to_expr(): STAND_IN for p in expr.op().find(ops.ScalarParameter)}
+    return backend.compile(expr, params=times or None)  # type: ignore[no-any-return]
 
 
 #: In-memory tables made by :func:`same_table`, by their contents.

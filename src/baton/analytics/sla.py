@@ -32,7 +32,7 @@ from ibis import _
 from baton.analytics.memo import same_table
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
-from baton.analytics.timing import naive_utc
+from baton.analytics.timing import Moment, compared
 from baton.contract.model import Contract, StageKind
 from baton.domain.business_hours import BusinessClock
 
@@ -105,7 +105,7 @@ def mql_handoffs(
     contract: Contract,
     clock: BusinessClock,
     period: Period,
-    as_of: dt.datetime | ibis.TimestampScalar,
+    as_of: Moment,
 ) -> ibis.Table:
     """One row per MQL that entered the MQL stage in ``period``, up to ``as_of``.
 
@@ -134,7 +134,7 @@ def mql_handoffs(
         :data:`ACCEPTED`, :data:`REJECTED`, :data:`PENDING`).
     """
     start, end = period.bounds()
-    cut = ibis.literal(naive_utc(as_of), "timestamp") if isinstance(as_of, dt.datetime) else as_of
+    cut = compared(as_of)
     path = [s.key for s in contract.main_path()]
     accept = path[path.index(contract.sql_stage.key) :]
     reject = [

@@ -19,6 +19,7 @@ import ibis
 
 from baton.analytics.breakdowns import UNKNOWN
 from baton.analytics.source import Tables
+from baton.analytics.timing import Moment
 from baton.errors import InvalidInput
 
 DAY = 86400
@@ -29,9 +30,7 @@ STUCK_COLUMNS = (
 )
 
 
-def stuck_leads(
-    tables: Tables, thresholds: Mapping[str, int], as_of: dt.datetime | ibis.TimestampValue
-) -> ibis.Table:
+def stuck_leads(tables: Tables, thresholds: Mapping[str, int], as_of: Moment) -> ibis.Table:
     """Leads in a stage longer than its threshold at ``as_of``, longest wait first.
 
     Parameters
@@ -58,9 +57,7 @@ def stuck_leads(
         raise InvalidInput(f"stuck_after_days must not be negative: {bad}")
     now: int | ibis.IntegerValue
     if isinstance(as_of, dt.datetime):
-        if as_of.tzinfo is not None:
-            as_of = as_of.astimezone(dt.UTC).replace(tzinfo=None)
-        now = calendar.timegm(as_of.timetuple())
+        now = calendar.timegm(as_of.utctimetuple())  # a naive one is read as UTC
     else:
         now = as_of.epoch_seconds().floor().cast("int64")
     log = tables.stage_changes

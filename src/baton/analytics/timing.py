@@ -8,8 +8,10 @@ aware (UTC) before the business-hours clock or a time zone touches them.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeAlias
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
 #: Moments as query parameters (naive UTC, given when the query runs): "as of", and the start
@@ -22,16 +24,25 @@ STOP = ibis.param("timestamp")
 START = ibis.param("timestamp")
 
 
+#: A moment an expression compares with: a datetime, or a timestamp parameter (naive UTC)
+#: such as :data:`AS_OF`.
+Moment: TypeAlias = dt.datetime | ir.TimestampValue
+
+
 def naive_utc(at: dt.datetime) -> dt.datetime:
     """An aware datetime as the naive UTC datetime expressions compare with."""
     return at.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def between(
-    at: ibis.TimestampValue,
-    start: dt.datetime | ibis.TimestampValue,
-    stop: dt.datetime | ibis.TimestampValue,
-) -> ibis.BooleanValue:
+def compared(at: Moment) -> Moment:
+    """``at`` as expressions compare with it: an aware datetime as naive UTC, a naive one
+    (read as UTC) or a timestamp parameter as it is."""
+    if isinstance(at, dt.datetime) and at.tzinfo is not None:
+        return naive_utc(at)
+    return at
+
+
+def between(at: ibis.TimestampValue, start: Moment, stop: Moment) -> ibis.BooleanValue:
     """Whether ``at`` lies in ``[start, stop)`` (naive UTC bounds, or timestamp parameters);
     null times do not."""
     return (at >= start) & (at < stop)

@@ -21,7 +21,7 @@ from baton.analytics.source import Tables
 from baton.contract.model import Contract
 from baton.progress import Advance, NoProgress, Progress
 from baton.report.rejections import top_rejections
-from baton.report.week import is_complete
+from baton.report.week import is_complete, week_before
 from baton.report.wins import Win, week_wins
 from baton.service.attribution import AttributionQuery, AttributionResult, attribute
 from baton.service.commitments import SLAReport, goals_report, sla_report
@@ -142,7 +142,7 @@ def gather_numbers(
     step = advance or NoProgress().task("", None)
     complete = is_complete(week, now)
     as_of = week.bounds()[1].replace(tzinfo=dt.UTC) if complete else now
-    previous = Period.containing(week.first - dt.timedelta(days=7), "week", week.zone)
+    previous = week_before(week)
     numbers = window_actuals(tables, contract, week, as_of)
     earlier = window_actuals(
         tables, contract, previous, previous.bounds()[1].replace(tzinfo=dt.UTC)

@@ -50,6 +50,11 @@ def last_complete_week(now: dt.datetime, zone: ZoneInfo) -> Period:
     return Period.containing(today - dt.timedelta(days=7), "week", zone)
 
 
+def week_before(week: Period) -> Period:
+    """The week before ``week``, in its time zone."""
+    return Period.containing(week.first - dt.timedelta(days=7), "week", week.zone)
+
+
 def check_started(week: Period, now: dt.datetime) -> None:
     """Refuse a week that has not begun at ``now``: its report would be empty, not late."""
     start, _ = week.bounds()

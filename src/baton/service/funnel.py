@@ -19,7 +19,7 @@ from baton.analytics.memo import Built
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
 from baton.analytics.stuck import stuck_leads
-from baton.analytics.timing import AS_OF, naive_utc
+from baton.analytics.timing import AS_OF, compared
 from baton.contract import Contract
 
 
@@ -119,8 +119,7 @@ def stuck_report(tables: Tables, contract: Contract, *, as_of: dt.datetime) -> p
     """
     # the moment as a parameter: the query's SQL is compiled once (see remember_sql)
     query = stuck_leads(tables, contract.stuck_after_days, AS_OF)
-    moment = as_of if as_of.tzinfo is None else naive_utc(as_of)
-    frame = query.to_pandas(params={AS_OF: moment})
+    frame = query.to_pandas(params={AS_OF: compared(as_of)})
     frame["entered_at"] = pd.to_datetime(frame["entered_at"], utc=True)
     frame["days_in_stage"] = frame["days_in_stage"].astype("float64")
     return frame

@@ -47,7 +47,6 @@ opened it. Two requests for the same section wait for the one computation.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import itertools
 import logging
@@ -60,15 +59,11 @@ from concurrent.futures import CancelledError, Future
 from contextlib import ExitStack, contextmanager
 from typing import Any, TypeVar
 
-import ibis.expr.operations as ops
-
-from baton.analytics.memo import Built, remember_sql
+from baton.analytics.memo import Built, compile_ahead, remember_sql
 from baton.analytics.replica import Replica, Snapshot, sqlite_path
 from baton.analytics.source import Tables, open_source
 
 T = TypeVar("T")
-#: A value for the time parameters of a query compiled ahead (:meth:`Analytics.prepare`).
-_ANY_TIME = dt.datetime(2000, 1, 1)
 log = logging.getLogger("baton.web")
 
 #: A lead's stage changed (accept, reject): its ``leads.stage`` and a ``stage_changes`` row.
@@ -339,11 +334,7 @@ class Analytics:
             if self.closed:
                 return
             tables = self._tables or self._worker.submit(REQUEST, self.tables).result()
-            query = build(tables).as_table()
-            # as running it compiles it; a query taking times as parameters is compiled once
-            # for every value of them (remember_sql), so any value serves here
-            times = {p.to_expr(): _ANY_TIME for p in query.op().find(ops.ScalarParameter)}
-            tables.backend.compile(query, params=times or None)
+            compile_ahead(tables.backend, build(tables).as_table())
         except CancelledError:
             pass
         except Exception:  # the page builds it when asked, and says what went wrong then

@@ -28,7 +28,7 @@ from baton.domain.model import Clock
 from baton.errors import BatonError
 from baton.report.gather import gather_numbers, summary_query
 from baton.report.render import html
-from baton.report.week import check_started, last_complete_week, parse_week
+from baton.report.week import check_started, last_complete_week, parse_week, week_before
 from baton.report.wins import week_wins
 from baton.service.attribution import attribute
 from baton.service.web_users import Viewer
@@ -107,8 +107,7 @@ async def report_page(
     analytics = analytics_of(ctx)
     numbers = await compute(ctx, *_numbers(contract, week, ctx.clock, analytics.built))
     # the week before: the week picker's next choice most often
-    before = Period.containing(week.first - dt.timedelta(days=7), "week", week.zone)
-    _ahead(analytics, contract, before, ctx.clock)
+    _ahead(analytics, contract, week_before(week), ctx.clock)
 
     def page(_tables: Tables) -> tuple[str, Any, Any, Any]:
         return html(numbers.report(summary, wins), scripts=SCRIPTS), numbers, summary, wins
