@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from baton.analytics.attribution import MODELS, build_journeys
+from baton.analytics.attribution import MODELS, Journeys, build_journeys
 from baton.analytics.attribution.store_journeys import NO_TOUCH
+from baton.analytics.period import Period
 from baton.analytics.source import Tables, from_backend, from_store
 from baton.contract import default_contract_text, parse_contract
 from baton.demo import run_demo
@@ -138,3 +139,50 @@ def test_every_engine_gives_the_same_credit(demo: Tables) -> None:
             )
     finally:
         duck.close()
+
+
+def _readable(journeys: Journeys) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Journeys and touches as sorted rows (the period's bounds given as they are run)."""
+    ends = journeys.journeys.execute(params=journeys.params)
+    touches = journeys.touches.execute(params=journeys.params)
+    return (
+        sorted(ends[["journey_id", "n_steps", "conversions", "value", "nulls"]].itertuples(
+            index=False, name=None
+        )),
+        sorted(touches[[
+            "journey_id", "step", "channel", "touch_id", "is_lead_touch", "is_opportunity_touch",
+            "is_won_touch",
+        ]].astype(object).where(touches.notna(), None).itertuples(index=False, name=None)),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("outcome", "level"), [("won", "account"), ("mql", "contact"), ("opportunity", "contact")]
+)
+def test_a_periods_journeys_are_everyones_up_to_its_end_that_ended_in_it(
+    demo: Tables, outcome: str, level: str
+) -> None:
+    # a period's journeys are cut from the touches and events of the subjects active in it
+    # only: the same journeys as cutting everyone's up to its end and keeping those that
+    # ended in it
+    zone = CONTRACT.business_hours.zone
+    for text in ("2026-Q3", "2026-W40"):
+        period = Period.parse(text, zone)
+        since = Period("since 2000", dt.date(2000, 1, 1), period.end, zone)
+        got = _readable(build_journeys(demo, CONTRACT, outcome, level, period=period))
+        journeys = build_journeys(demo, CONTRACT, outcome, level, period=since)
+        ends = journeys.journeys.execute(params=journeys.params)
+        start = pd.Timestamp(period.bounds()[0])
+        ended = set(ends.loc[utc_naive(ends["ended_at"]) >= start, "journey_id"])
+        everyone = _readable(journeys)
+        expected = (
+            [row for row in everyone[0] if row[0] in ended],
+            [row for row in everyone[1] if row[0] in ended],
+        )
+        assert got == expected, text
+        assert got[0], f"no {outcome} journey ended in {text}"
+
+
+def utc_naive(values: pd.Series) -> pd.Series:
+    """Times from any backend as naive UTC."""
+    return pd.to_datetime(values, utc=True).dt.tz_localize(None)

@@ -54,8 +54,8 @@ def readable(journeys: Journeys, tables: Tables) -> dict[str, dict[str, object]]
         )  # fmt: skip
         return f"{label[subject]} {'#' + rest if rest != '(open)' else rest}"
 
-    rows = journeys.journeys.execute()
-    touches = journeys.touches.execute().sort_values(["journey_id", "step"])
+    rows = journeys.journeys.execute(params=journeys.params)
+    touches = journeys.touches.execute(params=journeys.params).sort_values(["journey_id", "step"])
     out: dict[str, dict[str, object]] = {}
     for row in rows.itertuples(index=False):
         mine = touches[touches["journey_id"] == row.journey_id]

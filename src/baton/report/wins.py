@@ -20,10 +20,13 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from baton.analytics.attribution.journeys import Journeys
 from baton.analytics.attribution.rules import converting_touches, position_weights
 from baton.analytics.attribution.store_journeys import NO_TOUCH, build_journeys
+from baton.analytics.memo import Built
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
+from baton.analytics.timing import START, STOP
 from baton.contract.model import Contract, StageKind
 
 #: The attribution model whose per-touch shares the wins show.
@@ -95,7 +98,7 @@ def week_wins(tables: Tables, contract: Contract, week: Period) -> list[Win]:
     if deals.empty:
         return []
     touches = _journey_touches(tables, contract, week)
-    details = _touch_details(tables, touches["touch_id"].dropna().astype("int64").tolist())
+    details = _touch_details(touches)
     by_journey = {key: rows for key, rows in touches.groupby("key", sort=False)}
     same_moment = deals.groupby("key")["deal_id"].transform("count") - 1
     wins = []
@@ -123,8 +126,22 @@ def _won_deals(tables: Tables, contract: Contract, week: Period) -> pd.DataFrame
     """
     won = [s.key for s in contract.pipeline if s.kind == StageKind.WON]
     start, end = week.bounds()
+    query = _BUILT.get(("won deals", tuple(won)), lambda: _won_deals_query(tables, won), tables)
+    frame = tables.backend.execute(query, params={START: start, STOP: end})
+    frame["closed_at"] = pd.to_datetime(frame["closed_at"], utc=True)
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    frame["key"] = _keys(frame["subject"], frame["closed_at"])
+    return frame.astype(object).where(frame.notna(), None)
+
+
+#: The wins' queries, built once: a week's bounds are parameters (:data:`START`, :data:`STOP`),
+#: so every week runs the same queries, compiled once by a connection that keeps their SQL.
+_BUILT = Built(size=8)
+
+
+def _won_deals_query(tables: Tables, won: list[str]) -> ibis.Table:
     o = tables.opportunities
-    o = o.filter(o.stage.isin(won), o.closed_at >= start, o.closed_at < end)
+    o = o.filter(o.stage.isin(won), o.closed_at >= START, o.closed_at < STOP)
     users = tables.users.select(u_id="id", rep="name", u_team="team_id")
     teams = tables.teams.select(t_id="id", team="name")
     accounts = tables.accounts.select(a_id="id", a_name="name")
@@ -148,24 +165,18 @@ def _won_deals(tables: Tables, contract: Contract, week: Period) -> pd.DataFrame
         "account " + joined.account_key.cast("string"),
         "lead " + joined.l_id.cast("string"),
     )
-    frame = tables.backend.execute(
-        joined.select(
-            deal_id=joined.id,
-            name=joined.name,
-            amount=joined.amount.cast("float64"),
-            currency=joined.currency,
-            created_at=joined.created_at,
-            closed_at=joined.closed_at,
-            rep=joined.rep,
-            team=joined.team,
-            account=joined.a_name,
-            subject=subject,
-        )
+    return joined.select(
+        deal_id=joined.id,
+        name=joined.name,
+        amount=joined.amount.cast("float64"),
+        currency=joined.currency,
+        created_at=joined.created_at,
+        closed_at=joined.closed_at,
+        rep=joined.rep,
+        team=joined.team,
+        account=joined.a_name,
+        subject=subject,
     )
-    frame["closed_at"] = pd.to_datetime(frame["closed_at"], utc=True)
-    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
-    frame["key"] = _keys(frame["subject"], frame["closed_at"])
-    return frame.astype(object).where(frame.notna(), None)
 
 
 def _journey_touches(tables: Tables, contract: Contract, week: Period) -> pd.DataFrame:
@@ -175,30 +186,47 @@ def _journey_touches(tables: Tables, contract: Contract, week: Period) -> pd.Dat
         tables, contract, "won", "account", by="channel",
         lookback_days=settings.lookback_days, period=week,
     )  # fmt: skip
-    weighted = position_weights(converting_touches(journeys), settings.w_shaped)
-    j = journeys.journeys
-    ends = j.select(e_id=j.journey_id, subject=j.subject, converted_at=j.converted_at)
-    rows = weighted.join(ends, weighted.journey_id == ends.e_id)
-    frame = tables.backend.execute(
-        rows.select(
-            "journey_id",
-            "subject",
-            "converted_at",
-            "step",
-            "n",
-            "touch_id",
-            "channel",
-            "touch_at",
-            "is_lead_touch",
-            "is_opportunity_touch",
-            "is_won_touch",
-            "weight",
-        )
+    key = ("journey touches", journeys.touches.op(), settings.w_shaped.model_dump_json())
+    query = _BUILT.get(
+        key, lambda: _journey_touches_query(tables, journeys, settings.w_shaped), tables
     )
+    frame = tables.backend.execute(query, params=journeys.params)
     frame["converted_at"] = pd.to_datetime(frame["converted_at"], utc=True)
     frame["touch_at"] = pd.to_datetime(frame["touch_at"], utc=True)
     frame["key"] = _keys(frame["subject"], frame["converted_at"])
     return frame.sort_values(["key", "step"], ignore_index=True)
+
+
+def _journey_touches_query(tables: Tables, journeys: Journeys, weights: Any) -> ibis.Table:
+    """The touches of the converting journeys with their weight, and each touch's campaign,
+    kind and person (from its contact, else its lead)."""
+    weighted = position_weights(converting_touches(journeys), weights)
+    j = journeys.journeys
+    ends = j.select(e_id=j.journey_id, subject=j.subject, converted_at=j.converted_at)
+    tp = tables.touchpoints.select(
+        t_id="id", t_campaign="campaign_id", touch_type="touch_type", t_lead="lead_id",
+        t_contact="contact_id",
+    )  # fmt: skip
+    campaigns = tables.campaigns.select(c_id="id", campaign="name")
+    leads = tables.leads.select(
+        l_id="id", l_email="email", l_first="first_name", l_last="last_name"
+    )
+    contacts = tables.contacts.select(
+        k_id="id", k_email="email", k_first="first_name", k_last="last_name"
+    )
+    rows = (
+        weighted.join(ends, weighted.journey_id == ends.e_id)
+        .left_join(tp, weighted.touch_id == tp.t_id)
+        .left_join(campaigns, tp.t_campaign == campaigns.c_id)
+        .left_join(leads, tp.t_lead == leads.l_id)
+        .left_join(contacts, tp.t_contact == contacts.k_id)
+    )
+    return rows.select(
+        "journey_id", "subject", "converted_at", "step", "n", "touch_id", "channel", "touch_at",
+        "is_lead_touch", "is_opportunity_touch", "is_won_touch", "weight", "campaign",
+        "touch_type", first=rows.k_first.coalesce(rows.l_first),
+        last=rows.k_last.coalesce(rows.l_last), email=rows.k_email.coalesce(rows.l_email),
+    )  # fmt: skip
 
 
 def _keys(subjects: pd.Series, moments: pd.Series) -> pd.Series:
@@ -207,37 +235,12 @@ def _keys(subjects: pd.Series, moments: pd.Series) -> pd.Series:
     return subjects.astype(str) + "@" + seconds.astype(str)
 
 
-def _touch_details(tables: Tables, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Campaign, kind of touch and the person of each touch id."""
-    if not ids:
-        return {}
-    tp = tables.touchpoints
-    tp = tp.filter(tp.id.isin(sorted(set(ids))))
-    campaigns = tables.campaigns.select(c_id="id", campaign="name")
-    leads = tables.leads.select(
-        l_id="id", l_email="email", l_first="first_name", l_last="last_name"
-    )
-    contacts = tables.contacts.select(
-        k_id="id", k_email="email", k_first="first_name", k_last="last_name"
-    )
-    joined = (
-        tp.left_join(campaigns, tp.campaign_id == campaigns.c_id)
-        .left_join(leads, tp.lead_id == leads.l_id)
-        .left_join(contacts, tp.contact_id == contacts.k_id)
-    )
-    frame = tables.backend.execute(
-        joined.select(
-            touch_id=tp.id,
-            campaign=joined.campaign,
-            touch_type=tp.touch_type,
-            first=joined.k_first.coalesce(joined.l_first),
-            last=joined.k_last.coalesce(joined.l_last),
-            email=joined.k_email.coalesce(joined.l_email),
-        )
-    )
-    frame = frame.astype(object).where(frame.notna(), None)
+def _touch_details(touches: pd.DataFrame) -> dict[int, dict[str, Any]]:
+    """Campaign, kind of touch and the person of each touch id of ``touches``."""
+    found = touches[touches["touch_id"].notna()]
+    found = found.astype(object).where(found.notna(), None)
     details = {}
-    for row in frame.itertuples(index=False):
+    for row in found.itertuples(index=False):
         name = " ".join(p for p in (row.first, row.last) if p)
         details[int(row.touch_id)] = {
             "campaign": row.campaign,

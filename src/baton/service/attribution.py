@@ -10,7 +10,7 @@ each model's result in the store (``attribution_snapshots`` and ``attribution_cr
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -125,8 +125,9 @@ def _cached(journeys: Journeys, backend: BaseBackend) -> Iterator[Journeys]:
     The tables are dropped on leaving. Not ``Table.cache()``: its release goes through Ibis's
     ``drop_table``, which sqlglot 30 renders without the table's name. Temporary tables belong
     to one connection, so their names only need to differ between the journeys asked: the
-    same journeys asked again get the same names, and every query over them is the same
-    expression again, whose SQL a connection that keeps it does not compile again.
+    same journeys asked again, or for another period (its bounds are parameters), get the
+    same names, and every query over them is the same expression again, whose SQL a
+    connection that keeps it does not compile again.
     """
     tag = f"{hash(journeys.touches.op()) & 0xFFFF_FFFF_FFFF:012x}"
     made: list[str] = []
@@ -136,12 +137,12 @@ def _cached(journeys: Journeys, backend: BaseBackend) -> Iterator[Journeys]:
             name = f"_baton_attribution_{part}_{tag}"
             _drop(backend, name)  # left behind by a run that was stopped
             made.append(name)
-            tables[part] = _temp_table(backend, name, getattr(journeys, part))
+            tables[part] = _temp_table(backend, name, getattr(journeys, part), journeys.params)
             if backend.name == "sqlite":
                 # SQLite joins two unindexed tables by a nested loop: joining the journeys to
                 # their touches took seconds (PostgreSQL and DuckDB hash-join them)
                 _run(backend, f'CREATE INDEX "{name}_journey" ON "{name}" (journey_id)')
-        yield replace(journeys, **tables)
+        yield replace(journeys, **tables, params={})
     finally:
         for name in made:
             _drop(backend, name)
@@ -157,16 +158,19 @@ def _drop(backend: BaseBackend, name: str) -> None:
     _run(backend, f'DROP TABLE IF EXISTS "{name}"')
 
 
-def _temp_table(backend: BaseBackend, name: str, expr: ir.Table) -> ir.Table:
-    """``expr`` computed into the temporary table ``name``, as Ibis's ``create_table`` makes
-    one (columns typed by the expression's schema), but compiled through the backend's
-    ``compile``: a connection that keeps compiled SQL (:func:`~baton.analytics.memo.remember_sql`)
-    compiles the journeys of a query asked again only once."""
+def _temp_table(
+    backend: BaseBackend, name: str, expr: ir.Table, params: Mapping[Any, Any]
+) -> ir.Table:
+    """``expr`` (taking ``params``) computed into the temporary table ``name``, as Ibis's
+    ``create_table`` makes one (columns typed by the expression's schema), but compiled
+    through the backend's ``compile``: a connection that keeps compiled SQL
+    (:func:`~baton.analytics.memo.remember_sql`) compiles the journeys of a query asked again,
+    or of another period, only once."""
     schema = expr.schema()
     dialect = backend.dialect
     columns = ", ".join(c.sql(dialect) for c in schema.to_sqlglot_column_defs(dialect))
     _run(backend, f'CREATE TEMPORARY TABLE "{name}" ({columns})')
-    _run(backend, f'INSERT INTO "{name}" {backend.compile(expr)}')
+    _run(backend, f'INSERT INTO "{name}" {backend.compile(expr, params=params or None)}')
     namespace = ops.Namespace(database="temp" if backend.name == "sqlite" else None)
     return ops.DatabaseTable(name, schema=schema, source=backend, namespace=namespace).to_expr()
 

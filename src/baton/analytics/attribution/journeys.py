@@ -32,8 +32,10 @@ store's tables (see docs/attribution.md, Journeys); :func:`read_paths` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -58,10 +60,16 @@ JOURNEY_COLUMNS = ("journey_id", "n_steps", "conversions", "value", "nulls", "co
 
 @dataclass(frozen=True)
 class Journeys:
-    """Touches in order and one row of outcome per journey, as Ibis tables on one backend."""
+    """Touches in order and one row of outcome per journey, as Ibis tables on one backend.
+
+    ``params`` are the values of the query parameters the tables take, to give when running
+    anything made from them (``execute(params=...)``): journeys of a period take its bounds as
+    parameters, so that the journeys of every period are one query, compiled once.
+    """
 
     touches: ibis.Table
     journeys: ibis.Table
+    params: Mapping[Any, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, table, wanted in (

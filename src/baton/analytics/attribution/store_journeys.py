@@ -12,7 +12,7 @@ they can be, and each window that needs another is the only reason for a new lev
 
 from __future__ import annotations
 
-import calendar
+from dataclasses import replace
 from typing import Any, Literal
 
 import ibis
@@ -23,6 +23,7 @@ from baton.analytics.breakdowns import UNKNOWN
 from baton.analytics.memo import Built
 from baton.analytics.period import Period
 from baton.analytics.source import Tables
+from baton.analytics.timing import START, STOP
 from baton.contract.load import did_you_mean
 from baton.contract.model import Contract, StageKind
 from baton.errors import InvalidInput
@@ -109,7 +110,10 @@ def build_journeys(
         event, or the last touch of a journey with none); ``None`` or 0 keeps every touch.
     period
         When given, only journeys that ended in the period, as known at its end (touches and
-        events after it are ignored).
+        events after it are ignored). Its bounds are then parameters of the expressions
+        (:data:`~baton.analytics.timing.START`, :data:`~baton.analytics.timing.STOP`), whose
+        values are the journeys' ``params``: run what is made from them with
+        ``execute(params=journeys.params)``.
     untouched
         Give a converting journey left with no touch one touch of channel :data:`NO_TOUCH` at
         the conversion, so that credit adds up to every conversion.
@@ -128,18 +132,24 @@ def build_journeys(
     check_choice(outcome, OUTCOMES, "--outcome")
     check_choice(level, LEVELS, "--level")
     check_choice(by, BYS, "--by")
-    bounds = period.bounds() if period is not None else None
-    key = ("journeys", outcome, level, by, lookback_days, bounds, untouched)
-    return _BUILT.get(
+    dated = period is not None
+    key = ("journeys", outcome, level, by, lookback_days, dated, untouched)
+    built = _BUILT.get(
         key,
-        lambda: _build(tables, contract, outcome, level, by, lookback_days, bounds, untouched),
+        lambda: _build(tables, contract, outcome, level, by, lookback_days, dated, untouched),
         tables,
         contract,
     )
+    if period is None:
+        return built
+    start, end = period.bounds()
+    return replace(built, params={START: start, STOP: end})
 
 
 #: Journeys built lately, by what they were built from (building one takes 50-150 ms of
-#: Python; the weekly report and an attribution of the same week ask for the same journeys).
+#: Python). A period's bounds are parameters (:data:`~baton.analytics.timing.START` and
+#: :data:`~baton.analytics.timing.STOP`), so the journeys of every week or quarter are one
+#: expression, built once, whose SQL a connection that keeps it compiles once.
 _BUILT = Built(size=16)
 
 
@@ -150,16 +160,18 @@ def _build(
     level: str,
     by: str,
     lookback_days: int | None,
-    bounds: tuple[Any, Any] | None,
+    dated: bool,
     untouched: bool,
 ) -> Journeys:
-    start, end = bounds if bounds is not None else (None, None)
+    start, end = (START, STOP) if dated else (None, None)
     people = _people(tables)
     touches = _touches(tables, people, level, by, end)
     if outcome in ONCE:
         events = _firsts(tables, contract, people, outcome, level, end)
     else:
         events = _deals(tables, contract, people, outcome, level, end)
+    if start is not None:
+        touches, events = _active(touches, events, start)
     rows = _cut(touches, events, once=outcome in ONCE)
 
     window = (lookback_days or 0) * DAY_SECONDS
@@ -178,8 +190,28 @@ def _build(
     if untouched:
         keep = keep | ((rows.real == 0) & (rows.conversions > 0))
     if start is not None:
-        keep = keep & (rows.at_t >= calendar.timegm(start.timetuple()))
+        keep = keep & (rows.at_t >= start.epoch_seconds().cast("int64"))
     return _shape(rows.filter(keep))
+
+
+def _active(touches: ibis.Table, events: ibis.Table, start: Any) -> tuple[ibis.Table, ibis.Table]:
+    """The touches and events of the subjects with a touch or an event from ``start`` on.
+
+    A journey that ended in the period ended with an event in it, or (one that did not
+    convert) with a touch in it; every other subject's journeys ended before it. Cutting the
+    journeys of those subjects alone gives the same journeys, and on the demo data takes
+    half the time of cutting everyone's (the windows over each subject's touches are most of
+    the work).
+    """
+    active = (
+        touches.filter(touches.touch_at >= start).select("subject")
+        .union(events.filter(events.at >= start).select("subject"))
+        .distinct()
+    )  # fmt: skip
+    return (
+        touches.filter(touches.subject.isin(active.subject)),
+        events.filter(events.subject.isin(active.subject)),
+    )
 
 
 def _people(t: Tables) -> ibis.Table:
