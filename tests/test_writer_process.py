@@ -1,7 +1,7 @@
-"""The writer process of ``baton serve`` on SQLite: a real child process over a real store file.
-Requests are written and answered in the order of their commits, a bad one fails alone with
-its own error, a writer that dies is started again, and one that is stopped writes what it
-was sent first."""
+"""The writer process of ``baton serve``: a real child process over a real SQLite file and a
+real PostgreSQL database. Requests are written and answered in the order of their commits, a
+bad one fails alone with its own error, a writer that dies is started again, and one that is
+stopped writes what it was sent first."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from baton.web.writer_process import WriterProcess
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'baton.db'}"
+def store(database_url: str) -> str:
+    url = database_url
     engine = make_engine(url)
     upgrade(engine)
     with UnitOfWork(engine) as uow:
@@ -38,8 +38,9 @@ def store(tmp_path: Path) -> str:
     return url
 
 
-def lock_of(url: str) -> str:
-    return url.removeprefix("sqlite:///") + ".write-lock"
+def lock_of(url: str) -> str | None:
+    """The lock file beside a SQLite file; none on PostgreSQL (the database settles writers)."""
+    return url.removeprefix("sqlite:///") + ".write-lock" if url.startswith("sqlite") else None
 
 
 def page(message_id: str, visitor: str) -> Message:

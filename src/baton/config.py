@@ -49,10 +49,10 @@ class Settings(BaseSettings):
         writes, and none on PostgreSQL, where ``baton worker`` processes run beside it; ``on``
         and ``off`` say so whatever the database.
     serve_writer
-        How ``baton serve`` (one process) on a SQLite file writes events
-        (``BATON_SERVE_WRITER``): ``process`` (``auto``, the default) in a process of its own,
-        so that parsing requests and writing events use two cores (see
-        :mod:`baton.web.writer_process`); ``thread`` on the server's own threads.
+        How ``baton serve`` (one process) writes events (``BATON_SERVE_WRITER``): ``process``
+        (``auto``, the default) in a process of its own, so that parsing requests and writing
+        events use two cores (see :mod:`baton.web.writer_process`); ``thread`` on the
+        server's own threads. An in-memory SQLite database is always written by the server.
     api_max_body_bytes
         Largest request body ``/api/v1/...`` accepts, in bytes (``BATON_API_MAX_BODY_BYTES``).
         The Segment routes keep Segment's own limits (32 KB a call, 500 KB a batch).

@@ -59,8 +59,8 @@ def create_app(
     settings: Settings, *, clock: Clock = system_clock, writer_process: bool = False
 ) -> FastAPI:
     """The FastAPI app for ``settings``; ``clock`` is the time source every route uses. With
-    ``writer_process``, on a SQLite file, events are written by a process of their own
-    (:mod:`baton.web.writer_process`; ``baton serve`` asks for it)."""
+    ``writer_process``, on a SQLite file or PostgreSQL, events are written by a process of
+    their own (:mod:`baton.web.writer_process`; ``baton serve`` asks for it)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,7 +99,7 @@ def create_app(
                     uow.session, text_, clock=clock, source=str(settings.contract_path)
                 )
             )
-            if shared is not None:
+            if writer_process and (shared is not None or not sqlite):
                 writing = await run_in_threadpool(WriterProcess, settings.database_url, shared)
                 ctx.events = writing
             app.state.baton = ctx
