@@ -27,7 +27,7 @@ from baton.analytics.timing import AS_OF
 from baton.store import tables as t
 from baton.store.uow import UnitOfWork
 from baton.web.dashboard import analytics as analytics_module
-from baton.web.dashboard.analytics import STAGES, Analytics
+from baton.web.dashboard.analytics import REJECTIONS, STAGES, Analytics, checkpoint
 
 AT = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
 
@@ -291,6 +291,46 @@ def test_a_section_under_way_ahead_is_waited_for_not_computed_twice(
         go_on.set()
         assert analytics.get(("next",), slow, (STAGES,)) == before + 1
         assert threads == ["baton-analytics-ahead", "baton-analytics-ahead", "baton-analytics"]
+
+
+def test_a_section_computed_ahead_stops_at_a_checkpoint_once_an_action_changed_what_it_reads(
+    store: str, sqlite_engine: Engine
+) -> None:
+    lead = _first_lead(sqlite_engine)
+    started = threading.Event()
+    go_on = threading.Event()
+    parts: list[str] = []
+
+    def two_parts(tables: Tables) -> int:
+        parts.append("first")
+        started.set()
+        go_on.wait(30)
+        checkpoint(1)  # an action came meanwhile: computed ahead, it stops here
+        parts.append("second")
+        leads = tables.leads
+        return int(leads.filter(leads.stage == "recycled").count().execute())
+
+    with _analytics(store, 300, copy=True) as analytics:
+        analytics.ahead([(("next",), two_parts, (STAGES,))])
+        assert started.wait(30), "nothing was computed ahead"
+        _move(sqlite_engine, lead, "recycled")
+        analytics.changed([STAGES], leads=[lead])
+        go_on.set()
+        _wait_for(lambda: not analytics._computing, "the section ahead did not end")
+        assert parts == ["first"]
+        # asked for, it is computed whole: a request's computation never stops
+        started.clear()
+        assert analytics.get(("next",), two_parts, (STAGES,)) >= 1
+        assert parts == ["first", "first", "second"]
+        # an action that changed nothing it reads does not stop it
+        go_on.clear()
+        analytics.ahead([(("other",), two_parts, (STAGES,))])
+        assert started.wait(30)
+        analytics.changed([REJECTIONS])
+        go_on.set()
+        _wait_for(lambda: len(parts) == 5, "the section ahead stopped")
+        assert analytics.get(("other",), two_parts, (STAGES,)) >= 1
+        assert len(parts) == 5  # kept: not computed again
 
 
 def test_the_page_asked_for_after_an_action_comes_before_the_sections_computed_again(

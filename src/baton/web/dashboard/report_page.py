@@ -33,7 +33,7 @@ from baton.report.wins import week_wins
 from baton.service.attribution import attribute
 from baton.service.web_users import Viewer
 from baton.web.context import Ctx
-from baton.web.dashboard.analytics import TOPICS, Analytics
+from baton.web.dashboard.analytics import TOPICS, Analytics, checkpoint
 from baton.web.dashboard.auth import page_for
 from baton.web.dashboard.common import analytics_of, compute, contract_now, refused
 from baton.web.dashboard.pages import Section
@@ -75,7 +75,8 @@ def _numbers(contract: Contract, week: Period, clock: Clock, built: Built) -> Se
     now = clock()
     return (
         ("report", week.label, now.date().isoformat(), "numbers"),
-        lambda t: gather_numbers(t, contract, week, now=clock(), built=built),
+        # computed ahead, it stops between its parts once an action has made it useless
+        lambda t: gather_numbers(t, contract, week, now=clock(), built=built, advance=checkpoint),
         TOPICS,
     )
 
