@@ -69,7 +69,7 @@ class Journeys:
 
     touches: ibis.Table
     journeys: ibis.Table
-    params: Mapping[Any, Any] = field(default_factory=dict)
+    params: Mapping[Any, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         for name, table, wanted in (
