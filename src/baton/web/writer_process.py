@@ -5,8 +5,9 @@ events keeps one core busy whatever the machine has: measured with ``benchmarks/
 on 2 cores, the server kept 1.0 core busy while the machine sat 45% idle, and the one
 transaction at a time that writes events waited for the request threads' parsing. On
 PostgreSQL the writing transaction also waited for the interpreter after each of its
-statements while the request threads parsed: with a writer process, events went in 8% faster
-(5 runs of each, alternating) and the server kept 0.80 cores busy instead of 0.64.
+statements while the request threads parsed. With a writer process there, the server kept
+0.80 cores busy instead of 0.64; events per second rose in 5 of 8 alternating pairs of runs,
+by 7% on average, which is within this machine's noise between runs.
 
 With a writer process, each request thread of the server parses its messages and reads them
 (:func:`baton.service.events.read_messages`), then sends them through a pipe to this process
