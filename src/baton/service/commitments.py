@@ -29,7 +29,7 @@ from baton.analytics.sla_report import (
     sales_compliance,
 )
 from baton.analytics.source import Tables
-from baton.analytics.timing import AS_OF, naive_utc
+from baton.analytics.timing import AS_OF, compared
 from baton.contract.model import Contract
 from baton.domain.business_hours import BusinessClock
 
@@ -109,7 +109,7 @@ def sla_report(
     """
     period = period or period_or_current(None, contract, as_of)
     clock = BusinessClock(contract.business_hours)
-    handoffs = handoffs_query(tables, contract, period).to_pandas(params={AS_OF: naive_utc(as_of)})
+    handoffs = handoffs_query(tables, contract, period).to_pandas(params={AS_OF: compared(as_of)})
     judged = judge_mqls(handoffs, clock, contract.sla.sales, as_of)
     return SLAReport(
         period=period,

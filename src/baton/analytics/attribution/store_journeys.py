@@ -204,10 +204,10 @@ def _active(touches: ibis.Table, events: ibis.Table, start: Any) -> tuple[ibis.T
     the work).
     """
     active = (
-        touches.filter(touches.touch_at >= start).select("subject")
-        .union(events.filter(events.at >= start).select("subject"))
-        .distinct()
-    )  # fmt: skip
+        touches.filter(touches.touch_at >= start)
+        .select("subject")
+        .union(events.filter(events.at >= start).select("subject"), distinct=True)
+    )
     return (
         touches.filter(touches.subject.isin(active.subject)),
         events.filter(events.subject.isin(active.subject)),
