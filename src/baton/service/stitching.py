@@ -179,11 +179,16 @@ class StitchGraph:
                     {"kind": key[0], "value": key[1], "profile_id": final, "created_at": self.now}
                 )
             elif self.loaded_keys[key] != final:
-                moves.append({"k": key[0], "v": key[1], "pid": final})
+                moves.append({"kind": key[0], "value": key[1], "profile_id": final})
         store.insert_many(self.session, store.IDENTITIES, inserts)
         store.move_identities(self.session, moves)
         changed = [
-            {"pid": p.id, "lead": p.lead_id, "contact": p.contact_id, "account": p.account_id}
+            {
+                "id": p.id,
+                "lead_id": p.lead_id,
+                "contact_id": p.contact_id,
+                "account_id": p.account_id,
+            }
             for p in self.stored.values()
             if p.merged_into is None and p.loaded != (p.lead_id, p.contact_id, p.account_id)
         ]

@@ -330,35 +330,6 @@ def _bound(
     return names, list(zip(*columns, strict=True))
 
 
-#: The statements ingestion runs for many rows at once, built once (see :func:`execute_many`).
-_SET_PROFILE = (
-    update(PROFILES)
-    .where(PROFILES.c.id == bindparam("pid"))
-    .values(
-        lead_id=bindparam("lead"),
-        contact_id=bindparam("contact"),
-        account_id=bindparam("account"),
-    )
-)
-_MOVE_IDENTITY = (
-    update(IDENTITIES)
-    .where(IDENTITIES.c.kind == bindparam("k"), IDENTITIES.c.value == bindparam("v"))
-    .values(profile_id=bindparam("pid"))
-)
-_STITCH_TOUCHPOINT = (
-    update(TOUCHPOINTS)
-    .where(TOUCHPOINTS.c.source == SOURCE, TOUCHPOINTS.c.external_id == bindparam("m"))
-    .values(
-        lead_id=bindparam("lead"),
-        contact_id=bindparam("contact"),
-        account_id=bindparam("account"),
-    )
-)
-_STITCH_EVENT = (
-    update(EVENTS).where(EVENTS.c.message_id == bindparam("m")).values(lead_id=bindparam("lead"))
-)
-
-
 def execute_many(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Run ``statement`` (an ``INSERT`` or ``UPDATE`` with named parameters, built once and
     kept) for each of ``rows`` in one driver ``executemany``.
@@ -407,13 +378,78 @@ def _driver_statement(
 
 
 def update_profiles(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Set ``lead_id``, ``contact_id`` and ``account_id`` of profiles, by ``pid``."""
-    execute_many(session, _SET_PROFILE, rows)
+    """Set ``lead_id``, ``contact_id`` and ``account_id`` of profiles, by ``id``."""
+    update_rows(session, PROFILES, rows)
+
+
+def update_rows(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], key: tuple[str, ...] = ("id",)
+) -> None:
+    """Set columns of ``table``'s rows found by ``key`` (unique columns): each of ``rows``
+    holds the key's columns and the same others, each key at most once. On PostgreSQL one
+    statement joins the table to the values sent as one array per column (``unnest``), rather
+    than an execution per row; elsewhere, one ``executemany``."""
+    if not rows:
+        return
+    columns = tuple(k for k in rows[0] if k not in key)
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        statement = _update_rows_statement(table, key, columns)
+        execute_many(session, statement, [{f"v_{k}": v for k, v in row.items()} for row in rows])
+        return
+    sql, processors = _unnest_update(dialect, table, key, columns)
+    arrays = []
+    for name in (*key, *columns):
+        process = processors.get(name)
+        arrays.append(
+            [
+                process(v) if process is not None and (v := row[name]) is not None else row[name]
+                for row in rows
+            ]
+        )
+    connection.exec_driver_sql(sql, tuple(arrays))
+
+
+@lru_cache(maxsize=16)
+def _update_rows_statement(table: Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+    return (
+        update(table)
+        .where(*(table.c[name] == bindparam(f"v_{name}") for name in key))
+        .values({name: bindparam(f"v_{name}") for name in columns})  # column names are taken
+    )
+
+
+@lru_cache(maxsize=16)
+def _unnest_update(
+    dialect: Any, table: Table, key: tuple[str, ...], columns: tuple[str, ...]
+) -> tuple[str, dict[str, Any]]:
+    """PostgreSQL's ``UPDATE table SET ... FROM unnest(arrays)`` for :func:`update_rows`, and
+    each column's bind processor. The values' row count is unknown to the planner (it
+    assumes a few), so each row is found through the key's unique index."""
+    preparer = dialect.identifier_preparer
+    target = preparer.format_table(table)
+    names = (*key, *columns)
+    arrays = ", ".join(f"%s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
+    aliases = ", ".join(f"v{n}" for n in range(len(names)))
+    assignments = ", ".join(
+        f"{preparer.quote(name)} = v.v{n}" for n, name in enumerate(columns, start=len(key))
+    )
+    matches = " AND ".join(
+        f"{target}.{preparer.quote(name)} = v.v{n}" for n, name in enumerate(key)
+    )
+    sql = f"UPDATE {target} SET {assignments} FROM unnest({arrays}) AS v({aliases}) WHERE {matches}"
+    processors = {
+        name: process
+        for name in names
+        if (process := table.c[name].type._cached_bind_processor(dialect)) is not None
+    }
+    return sql, processors
 
 
 def move_identities(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Point identities (``kind``, ``value``) at another profile (``pid``)."""
-    execute_many(session, _MOVE_IDENTITY, rows)
+    """Point identities (``kind``, ``value``) at another profile (``profile_id``)."""
+    update_rows(session, IDENTITIES, rows, key=("kind", "value"))
 
 
 def merge_profile(session: Session, drop: int, keep: int) -> None:
@@ -432,8 +468,10 @@ def stitch(session: Session, people: Sequence[tuple[int, int, int | None, int | 
 
     ``people`` holds ``(profile_id, lead_id, contact_id, account_id)``. The events are found by
     profile, then changed by message id: the profile and unique indexes make every step a
-    lookup, where a filter on "no lead yet" could scan every anonymous row. Three statements
-    for the whole batch.
+    lookup, where a filter on "no lead yet" could scan every anonymous row (one ``UPDATE``
+    joining the profiles to their events was tried on PostgreSQL: on a new store, before
+    ``ANALYZE`` had run, it scanned whole tables, up to 110 ms a batch). Three statements for
+    the whole batch (:func:`update_rows`).
     """
     if not people:
         return
@@ -449,15 +487,14 @@ def stitch(session: Session, people: Sequence[tuple[int, int, int | None, int | 
     ]
     if not moves:
         return
-    execute_many(
-        session,
-        _STITCH_TOUCHPOINT,
-        [
-            {"m": m, "lead": lead, "contact": contact, "account": account}
-            for m, (lead, contact, account) in moves
-        ],
-    )
-    execute_many(session, _STITCH_EVENT, [{"m": m, "lead": lead} for m, (lead, _, _) in moves])
+    touchpoints = [
+        {"source": SOURCE, "external_id": m, "lead_id": lead, "contact_id": contact,
+         "account_id": account}
+        for m, (lead, contact, account) in moves
+    ]  # fmt: skip
+    update_rows(session, TOUCHPOINTS, touchpoints, key=("source", "external_id"))
+    events = [{"message_id": m, "lead_id": lead} for m, (lead, _, _) in moves]
+    update_rows(session, EVENTS, events, key=("message_id",))
 
 
 def first_touch_channels(session: Session, lead_ids: Sequence[int]) -> None:

@@ -21,7 +21,7 @@ from baton.domain.model import Lead, StageChange
 from baton.domain.scoring import Profile, RuleScore, Touch
 from baton.errors import InvalidInput, NotFound
 from baton.store import tables as t
-from baton.store.events import execute_many, insert_many
+from baton.store.events import insert_many, update_rows
 
 _TABLES: dict[str, Any] = {"lead": t.Lead, "contact": t.Contact, "account": t.Account}
 
@@ -86,10 +86,6 @@ _TOUCHES = select(t.Touchpoint.lead_id, t.Touchpoint.touch_type, t.Touchpoint.oc
 
 
 _LEADS = t.Base.metadata.tables[t.Lead.__tablename__]
-#: A lead's new score (Core, with its values as parameters: run for a batch of leads at once).
-_SET_SCORE = (
-    update(_LEADS).where(_LEADS.c.id == bindparam("lead")).values(score=bindparam("new_score"))
-)
 
 
 class ScoreRepository:
@@ -178,8 +174,8 @@ class ScoreRepository:
                 ],
             )
         moved = {lead.id: lead for lead, _ in moves if lead.id is not None}
-        stays = [{"lead": i, "new_score": s.score} for i, s in scores if i not in moved]
-        execute_many(self.session, _SET_SCORE, stays)
+        stays = [{"id": i, "score": s.score} for i, s in scores if i not in moved]
+        update_rows(self.session, _LEADS, stays)
         if not moved:
             return
         score_of: dict[int, float | None] = {i: s.score for i, s in scores}
