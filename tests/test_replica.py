@@ -419,6 +419,28 @@ def test_while_a_page_is_answered_no_background_work_starts_but_its_sections_are
         assert sorted(ran[2:]) == ["next", "shown"]
 
 
+def test_the_sections_the_page_shown_last_asks_for_ahead_come_before_older_ones(
+    store: str,
+) -> None:
+    ran: list[str] = []
+    go_on = threading.Event()
+
+    def holding(tables: Tables) -> int:
+        ran.append("holding")
+        go_on.wait(30)
+        return 0
+
+    with _analytics(store, 300, copy=True) as analytics:
+        analytics.ahead([(("holding",), holding, (STAGES,))])
+        _wait_for(lambda: ran == ["holding"], "nothing was computed ahead")
+        # a page left since asked for these, then the page shown now for its own
+        analytics.ahead([(("old", n), _noting(ran, f"old {n}"), (STAGES,)) for n in (1, 2)])
+        analytics.ahead([(("new", n), _noting(ran, f"new {n}"), (STAGES,)) for n in (1, 2)])
+        go_on.set()
+        _wait_for(lambda: len(ran) == 5, "the sections were not computed ahead")
+        assert ran == ["holding", "new 1", "new 2", "old 1", "old 2"]
+
+
 def test_queries_are_compiled_ahead_on_the_second_thread_and_not_compiled_again(
     store: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
