@@ -124,6 +124,32 @@ def test_the_service_computes_rule_models_together_and_data_driven_ones_alone(
         assert set(got["channel"]) == set(result.credit["channel"])
 
 
+class _Stop(Exception):
+    pass
+
+
+def test_the_service_tells_each_step_and_stops_where_told_to(
+    demo: Tables, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ("w-shaped", "markov-1", "first", "shapley")
+    query = AttributionQuery(names, outcome="won", level="account", by="campaign")
+    steps: list[int] = []
+    result = attribute(demo, CONTRACT, query, advance=steps.append)
+    # the journeys, the rule models together, then each data-driven model
+    assert steps == [1, 1, 1, 1]
+    assert result.models == list(names)
+
+    ran: list[str] = []
+    monkeypatch.setattr(service, "credit_together", lambda *a: ran.append("rules") or {})
+
+    def stop(_done: int) -> None:
+        raise _Stop  # as the dashboard's checkpoint does once an action made it useless
+
+    with pytest.raises(_Stop):
+        attribute(demo, CONTRACT, query, advance=stop)
+    assert ran == []  # stopped once the journeys were made, before any model
+
+
 @pytest.mark.shared_data
 def test_together_equals_alone_on_path_data(shared_data: Path) -> None:
     journeys = read_paths(shared_data / "channelattribution-pathdata" / "Data.csv")
@@ -175,7 +201,9 @@ def test_only_rule_models_are_computed_together() -> None:
     assert credit_together(on_backend(ibis.duckdb.connect(), *frames(FIVE)), []) == {}
 
 
-def test_the_data_driven_models_credit_nothing_when_no_journey_has_a_touch(backend: BaseBackend) -> None:
+def test_the_data_driven_models_credit_nothing_when_no_journey_has_a_touch(
+    backend: BaseBackend,
+) -> None:
     """A new store (events arriving, nothing converted or touched yet) on every engine: no
     channel at all must still be a table the engine can hold (PostgreSQL refused an untyped one)."""
     from baton.analytics.attribution.markov import markov

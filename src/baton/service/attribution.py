@@ -35,6 +35,7 @@ from baton.contract import Contract
 from baton.contract.model import Attribution, PositionWeights
 from baton.domain.model import Clock
 from baton.errors import InvalidInput
+from baton.progress import Advance, NoProgress
 from baton.store.tables import AttributionCredit, AttributionSnapshot
 
 #: The columns of :attr:`AttributionResult.credit`.
@@ -175,7 +176,9 @@ def _temp_table(
     return ops.DatabaseTable(name, schema=schema, source=backend, namespace=namespace).to_expr()
 
 
-def attribute(tables: Tables, contract: Contract, query: AttributionQuery) -> AttributionResult:
+def attribute(
+    tables: Tables, contract: Contract, query: AttributionQuery, *, advance: Advance | None = None
+) -> AttributionResult:
     """Run ``query.models`` side by side on the journeys of ``tables``.
 
     Parameters
@@ -187,6 +190,9 @@ def attribute(tables: Tables, contract: Contract, query: AttributionQuery) -> At
         (defaults of the parameters, custom models).
     query
         The models, outcome, level, breakdown, period and parameters.
+    advance
+        Told of each step done: the journeys, then the rule models together, then each
+        data-driven model (the dashboard stops there a computation an action made useless).
 
     Returns
     -------
@@ -211,14 +217,19 @@ def attribute(tables: Tables, contract: Contract, query: AttributionQuery) -> At
         tables, contract, query.outcome, query.level, by=query.by, lookback_days=lookback,
         period=query.period,
     )  # fmt: skip
+    step = advance or NoProgress().task("", None)
     with _cached(built, tables.backend) as journeys:
+        step(1)
         total = totals(journeys)
         # the rule models in one query over the touches; the data-driven ones each on their own
         together = credit_together(journeys, [m for m in chosen if m.weight is not None], given)
-        credits = {
-            m.name: _frame(together[m.name] if m.name in together else m(journeys, **given), tables)
-            for m in chosen
-        }
+        credits = {m.name: _frame(together[m.name], tables) for m in chosen if m.name in together}
+        step(1)
+        for m in chosen:
+            if m.name not in together:
+                credits[m.name] = _frame(m(journeys, **given), tables)
+                step(1)
+        credits = {m.name: credits[m.name] for m in chosen}  # in the order asked
     # every channel under every model: a model may leave out the ones it gave nothing
     channels = sorted(set().union(*(set(f["channel"]) for f in credits.values())))
     credits = {

@@ -31,7 +31,7 @@ from baton.service.web_users import Viewer
 from baton.service.workbench import queue, rejections, scope_for
 from baton.web.context import AppContext, Ctx
 from baton.web.dashboard import charts
-from baton.web.dashboard.analytics import REJECTIONS, STAGES, TOPICS, Analytics
+from baton.web.dashboard.analytics import REJECTIONS, STAGES, TOPICS, Analytics, checkpoint
 from baton.web.dashboard.auth import SignedIn, page_for
 from baton.web.dashboard.common import (
     analytics_of,
@@ -125,7 +125,8 @@ def attribution_section(
     # only the MQL and SQL outcomes read the stage log; the others read touches, deals and
     # who each lead is, which no dashboard action changes
     reads = (STAGES,) if outcome in ("mql", "sql") else ()
-    return key, lambda t: attribute(t, contract, query), reads
+    # computed ahead, it stops between its steps once an action has made it useless
+    return key, lambda t: attribute(t, contract, query, advance=checkpoint), reads
 
 
 def warm(analytics: Analytics, contract: Contract, clock: Clock) -> None:
