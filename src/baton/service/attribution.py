@@ -223,13 +223,14 @@ def attribute(
         total = totals(journeys)
         # the rule models in one query over the touches; the data-driven ones each on their own
         together = credit_together(journeys, [m for m in chosen if m.weight is not None], given)
-        credits = {m.name: _frame(together[m.name], tables) for m in chosen if m.name in together}
         step(1)
+        credits = {}
         for m in chosen:
-            if m.name not in together:
+            if m.name in together:
+                credits[m.name] = _frame(together[m.name], tables)
+            else:
                 credits[m.name] = _frame(m(journeys, **given), tables)
                 step(1)
-        credits = {m.name: credits[m.name] for m in chosen}  # in the order asked
     # every channel under every model: a model may leave out the ones it gave nothing
     channels = sorted(set().union(*(set(f["channel"]) for f in credits.values())))
     credits = {

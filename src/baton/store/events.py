@@ -295,8 +295,22 @@ def _bound(
     as JSON text on SQLite, and with ``json_text`` (``COPY`` reads text) on PostgreSQL too.
 
     Columns the rows leave out get their Python-side defaults, as ``insert(table)`` would."""
+    names, columns = _bound_columns(dialect, table, rows, json_text=json_text, defaults=True)
+    return names, list(zip(*columns, strict=True))
+
+
+def _bound_columns(
+    dialect: Any,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    json_text: bool = False,
+    defaults: bool = False,
+) -> tuple[list[str], list[list[Any]]]:
+    """:func:`_bound` by column: the names, and each column's values in row order; the
+    Python-side defaults of the columns left out only with ``defaults``."""
     missing = [col for col in table.c if col.default is not None and col.name not in rows[0]]
-    if missing:
+    if missing and defaults:
         extra = {}
         for col in missing:
             default: Any = col.default
@@ -327,7 +341,7 @@ def _bound(
                 for v in column
             ]
         columns.append(column)
-    return names, list(zip(*columns, strict=True))
+    return names, columns
 
 
 def execute_many(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -391,24 +405,14 @@ def update_rows(
     than an execution per row; elsewhere, one ``executemany``."""
     if not rows:
         return
-    columns = tuple(k for k in rows[0] if k not in key)
     connection = session.connection()
     dialect = connection.dialect
     if dialect.name != "postgresql":
-        statement = _update_rows_statement(table, key, columns)
+        statement = _update_rows_statement(table, key, tuple(k for k in rows[0] if k not in key))
         execute_many(session, statement, [{f"v_{k}": v for k, v in row.items()} for row in rows])
         return
-    sql, processors = _unnest_update(dialect, table, key, columns)
-    arrays = []
-    for name in (*key, *columns):
-        process = processors.get(name)
-        arrays.append(
-            [
-                process(v) if process is not None and (v := row[name]) is not None else row[name]
-                for row in rows
-            ]
-        )
-    connection.exec_driver_sql(sql, tuple(arrays))
+    names, columns = _bound_columns(dialect, table, rows)
+    connection.exec_driver_sql(_unnest_update(dialect, table, tuple(names), key), tuple(columns))
 
 
 @lru_cache(maxsize=16)
@@ -421,30 +425,22 @@ def _update_rows_statement(table: Table, key: tuple[str, ...], columns: tuple[st
 
 
 @lru_cache(maxsize=16)
-def _unnest_update(
-    dialect: Any, table: Table, key: tuple[str, ...], columns: tuple[str, ...]
-) -> tuple[str, dict[str, Any]]:
-    """PostgreSQL's ``UPDATE table SET ... FROM unnest(arrays)`` for :func:`update_rows`, and
-    each column's bind processor. The values' row count is unknown to the planner (it
-    assumes a few), so each row is found through the key's unique index."""
+def _unnest_update(dialect: Any, table: Table, names: tuple[str, ...], key: tuple[str, ...]) -> str:
+    """PostgreSQL's ``UPDATE table SET ... FROM unnest(arrays)`` for :func:`update_rows`, the
+    arrays of the columns ``names`` in that order. The values' row count is unknown to the
+    planner (it assumes a few), so each row is found through the key's unique index."""
     preparer = dialect.identifier_preparer
     target = preparer.format_table(table)
-    names = (*key, *columns)
     arrays = ", ".join(f"%s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
     aliases = ", ".join(f"v{n}" for n in range(len(names)))
-    assignments = ", ".join(
-        f"{preparer.quote(name)} = v.v{n}" for n, name in enumerate(columns, start=len(key))
+    sets = [f"{preparer.quote(name)} = v.v{n}" for n, name in enumerate(names) if name not in key]
+    matches = [
+        f"{target}.{preparer.quote(name)} = v.v{n}" for n, name in enumerate(names) if name in key
+    ]
+    return (
+        f"UPDATE {target} SET {', '.join(sets)} FROM unnest({arrays}) AS v({aliases}) "
+        f"WHERE {' AND '.join(matches)}"
     )
-    matches = " AND ".join(
-        f"{target}.{preparer.quote(name)} = v.v{n}" for n, name in enumerate(key)
-    )
-    sql = f"UPDATE {target} SET {assignments} FROM unnest({arrays}) AS v({aliases}) WHERE {matches}"
-    processors = {
-        name: process
-        for name in names
-        if (process := table.c[name].type._cached_bind_processor(dialect)) is not None
-    }
-    return sql, processors
 
 
 def move_identities(session: Session, rows: Sequence[dict[str, Any]]) -> None:
